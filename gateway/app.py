@@ -1,0 +1,59 @@
+"""The FastAPI application: routes, error handlers, middleware; backends opened in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from starlette.middleware.cors import CORSMiddleware
+
+from gateway import errors
+from gateway.clients import Backends
+from gateway.config import GatewaySettings
+from gateway.middleware import BodyLimitMiddleware, ErrorGuardMiddleware, SecurityHeadersMiddleware
+from gateway.openapi import build_openapi
+from gateway.routes import auth, catalog, notifications, ops, reports
+from servicekit.auth import JwtVerifier
+
+DESCRIPTION = ("Public REST API of Công dân số: residents report city problems, agencies handle them on "
+               "deadline. Errors are RFC 9457 `application/problem+json` with a stable `code`; "
+               "`Accept-Language: vi|en`.")
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    """Build the app; nothing connects until the lifespan starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        clients = Backends(settings)
+        app.state.backends = clients
+        app.state.verifier = JwtVerifier(clients.fetch_jwks, issuer=settings.jwt_issuer,
+                                         audience=settings.jwt_audience)
+        try:
+            yield
+        finally:
+            await clients.close()
+
+    app = FastAPI(title="congdanso API", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app.state.settings = settings
+    for module in (auth, reports, catalog, notifications, ops):
+        app.include_router(module.router)
+    errors.install(app)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+
+    # add_middleware puts each new one outermost: body limit is innermost, security headers outermost,
+    # so that even a 413, a 500 or a CORS preflight answer carries the headers.
+    app.add_middleware(BodyLimitMiddleware, max_body=settings.max_json_body)
+    app.add_middleware(ErrorGuardMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Accept-Language"],
+            expose_headers=["Location", "Retry-After", "Content-Language"], max_age=600)
+    app.add_middleware(SecurityHeadersMiddleware)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz,/readyz")
+    return app

@@ -1,0 +1,98 @@
+"""Reference data: report categories, wards (ReportsService) and agencies (RoutingService)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from congdanso.common.v1 import common_pb2
+from congdanso.reports.v1 import reports_pb2
+from congdanso.routing.v1 import routing_pb2
+from gateway.clients import Backends, backends
+from gateway.protoconv import LocalizedText, enum_out, next_cursor, text
+
+router = APIRouter(prefix="/api/v1", tags=["catalog"])
+BackendsDep = Annotated[Backends, Depends(backends)]
+AgencyKind = Literal["", "ward_committee", "department", "utility", "police", "operations_centre"]
+
+
+class CategoryOut(BaseModel):
+    """A category residents can file under."""
+
+    code: str = Field(examples=["road_pothole"])
+    name: LocalizedText
+    kind: Literal["incident", "feedback", "proposal"]
+    group: str = Field(examples=["roads"])
+    active: bool
+    photo_required: bool
+
+
+class CategoryList(BaseModel):
+    """The category catalogue."""
+
+    items: list[CategoryOut]
+
+
+class WardOut(BaseModel):
+    """One of the 168 commune-level units of Ho Chi Minh City."""
+
+    code: str = Field(examples=["26734"])
+    name: str = Field(examples=["Phường Sài Gòn"])
+    division_type: str = Field(examples=["phường"])
+
+
+class WardList(BaseModel):
+    """All wards, communes and the special zone."""
+
+    items: list[WardOut]
+
+
+class AgencyOut(BaseModel):
+    """An agency that handles reports."""
+
+    code: str = Field(examples=["ubnd_26734"])
+    name: LocalizedText
+    kind: str = Field(examples=["ward_committee"])
+    parent_code: str = Field(examples=["ioc"])
+    ward_code: str = Field(examples=["26734"])
+
+
+class AgencyPage(BaseModel):
+    """One page of agencies; pass `next_cursor` back as `cursor` (null on the last page)."""
+
+    items: list[AgencyOut]
+    next_cursor: str | None
+
+
+@router.get("/categories")
+async def list_categories(clients: BackendsDep, include_inactive: bool = False) -> CategoryList:
+    """The report categories (active ones unless asked otherwise)."""
+    reply = await clients.call(clients.reports.ListCategories,
+                               reports_pb2.ListCategoriesRequest(include_inactive=include_inactive))
+    return CategoryList(items=[CategoryOut(
+        code=c.code, name=text(c.name), kind=enum_out(reports_pb2.ReportKind, "REPORT_KIND_", c.kind),
+        group=c.group, active=c.active, photo_required=c.photo_required) for c in reply.categories])
+
+
+@router.get("/wards")
+async def list_wards(clients: BackendsDep) -> WardList:
+    """The commune-level units of Ho Chi Minh City."""
+    reply = await clients.call(clients.reports.ListWards, reports_pb2.ListWardsRequest())
+    return WardList(items=[WardOut(code=w.code, name=w.name, division_type=w.division_type) for w in reply.wards])
+
+
+@router.get("/agencies")
+async def list_agencies(
+    clients: BackendsDep,
+    cursor: Annotated[str, Query(max_length=512)] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    kind: AgencyKind = "",
+) -> AgencyPage:
+    """Agencies, optionally of one kind, page by page."""
+    reply = await clients.call(clients.routing.ListAgencies, routing_pb2.ListAgenciesRequest(
+        page=common_pb2.PageRequest(cursor=cursor, limit=limit), kind=kind))
+    return AgencyPage(items=[AgencyOut(code=a.code, name=text(a.name), kind=a.kind, parent_code=a.parent_code,
+                                       ward_code=a.ward_code) for a in reply.agencies],
+                      next_cursor=next_cursor(reply.page))

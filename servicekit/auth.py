@@ -1,0 +1,127 @@
+"""Access-token verification every service does itself (EdDSA/ES256 JWT against identity's JWKS)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import jwt
+
+from servicekit.errors import PermissionDenied, Unauthenticated
+
+ALGORITHMS = ["EdDSA", "ES256"]
+STAFF_ROLES = frozenset({"officer", "agency_admin", "operator", "auditor"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, from a verified access token."""
+
+    user_id: str
+    role: str
+    agency_code: str = ""
+    assurance_level: int = 0
+    session_id: str = ""
+    token: str = ""
+
+    @property
+    def is_staff(self) -> bool:
+        """Officers, agency admins, operators and auditors."""
+        return self.role in STAFF_ROLES
+
+
+current_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
+    "current_principal", default=None
+)
+
+
+def require_principal(*roles: str) -> Principal:
+    """The caller, or UNAUTHENTICATED; PERMISSION_DENIED unless their role is one of `roles`."""
+    principal = current_principal.get()
+    if principal is None:
+        raise Unauthenticated("sign-in required", code="auth_required")
+    if roles and principal.role not in roles:
+        raise PermissionDenied("role not allowed", code="role_not_allowed")
+    return principal
+
+
+class JwtVerifier:
+    """Verifies tokens against a JWKS it fetches lazily and refetches on an unknown `kid`."""
+
+    def __init__(self, fetch_jwks: Callable[[], Awaitable[str]], *, issuer: str, audience: str,
+                 leeway: float = 5.0, refetch_interval: float = 5.0):
+        self._fetch, self.issuer, self.audience = fetch_jwks, issuer, audience
+        self.leeway, self.refetch_interval = leeway, refetch_interval
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def _refresh(self, force: bool) -> None:
+        """Reload the key set, at most once per `refetch_interval` unless empty."""
+        async with self._lock:
+            if self._keys and not force:
+                return
+            if self._keys and time.monotonic() - self._fetched_at < self.refetch_interval:
+                return
+            jwks = json.loads(await self._fetch())
+            self._keys = {k["kid"]: jwt.PyJWK(k) for k in jwks.get("keys", []) if "kid" in k}
+            self._fetched_at = time.monotonic()
+
+    async def key_for(self, kid: str) -> jwt.PyJWK:
+        """The public key for `kid`; refetch once when unknown."""
+        if kid not in self._keys:
+            await self._refresh(force=bool(self._keys))
+        if kid not in self._keys:
+            raise Unauthenticated("unknown signing key", code="token_invalid")
+        return self._keys[kid]
+
+    async def verify(self, token: str) -> Principal:
+        """Check signature, algorithm, expiry, issuer and audience; return the principal."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("malformed token", code="token_invalid") from exc
+        if header.get("alg") not in ALGORITHMS or not header.get("kid"):
+            raise Unauthenticated("token algorithm not accepted", code="token_invalid")
+        key = await self.key_for(str(header["kid"]))
+        try:
+            claims = jwt.decode(
+                token, key=key, algorithms=[key.algorithm_name] if key.algorithm_name in ALGORITHMS else [],
+                audience=self.audience, issuer=self.issuer, leeway=self.leeway,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("token expired", code="token_expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("token rejected", code="token_invalid") from exc
+        return Principal(
+            user_id=str(claims["sub"]), role=str(claims.get("role", "citizen")),
+            agency_code=str(claims.get("agency") or ""), assurance_level=int(claims.get("acr", 0) or 0),
+            session_id=str(claims.get("sid") or ""), token=token,
+        )
+
+
+def bearer(metadata) -> str | None:  # noqa: ANN001
+    """The bearer token in gRPC invocation metadata, if any."""
+    for key, value in metadata or ():
+        if key == "authorization" and isinstance(value, str) and value.lower().startswith("bearer "):
+            return value[7:].strip()
+    return None
+
+
+def grpc_jwks_fetcher(identity_addr: str) -> Callable[[], Awaitable[str]]:
+    """A JWKS source that asks the identity service over gRPC (one channel, reused)."""
+    from congdanso.identity.v1 import identity_pb2, identity_pb2_grpc
+    from servicekit.grpcclient import channel
+
+    stub = identity_pb2_grpc.IdentityServiceStub(channel(identity_addr))
+
+    async def fetch() -> str:
+        reply = await stub.GetJwks(identity_pb2.GetJwksRequest(), timeout=5)
+        return reply.jwks_json
+
+    return fetch

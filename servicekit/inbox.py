@@ -1,0 +1,150 @@
+"""Idempotent event consumers: durable pull consumer + inbox table written with the effect."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from opentelemetry import trace
+from sqlalchemy import Column, DateTime, MetaData, PrimaryKeyConstraint, String, Table, select
+from sqlalchemy.exc import IntegrityError
+
+from servicekit.events import HDR_ID, HDR_TYPE, ReceivedEvent
+from servicekit.telemetry import extract_context
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+Handler = Callable[[ReceivedEvent, object], Awaitable[None]]
+
+
+def inbox_table(metadata: MetaData) -> Table:
+    """Declare the inbox table (consumer, event id) in a service's metadata."""
+    return Table(
+        "inbox", metadata,
+        Column("consumer", String(100), nullable=False),
+        Column("event_id", String(64), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+        PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox"),
+    )
+
+
+def received(msg) -> ReceivedEvent:  # noqa: ANN001
+    """Turn a NATS message into a ReceivedEvent."""
+    headers = dict(msg.headers or {})
+    delivery = msg.metadata.num_delivered if msg.reply else 1
+    return ReceivedEvent(
+        id=headers.get(HDR_ID, ""), subject=msg.subject, event_type=headers.get(HDR_TYPE, ""),
+        payload=msg.data, headers=headers, delivery=delivery,
+    )
+
+
+class Consumer:
+    """Applies each event once: effect and inbox row commit together; ack follows the commit."""
+
+    def __init__(self, js, *, service: str, purpose: str, stream: str, subjects: list[str],  # noqa: ANN001
+                 handler: Handler, uow_factory: Callable[[], object], inbox: Table,
+                 max_deliver: int = 5, backoff: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0),
+                 batch: int = 64, ack_wait: float = 30.0):
+        self.js, self.stream, self.subjects = js, stream, subjects
+        self.durable = f"{service}-{purpose}"
+        self.dlq_subject = f"{service}.dlq.{purpose}"
+        self.handler, self.uow_factory, self.inbox = handler, uow_factory, inbox
+        self.max_deliver, self.backoff, self.batch, self.ack_wait = max_deliver, backoff, batch, ack_wait
+        self.applied = 0
+        self._stopping = False
+
+    def config(self) -> ConsumerConfig:
+        """The durable consumer's configuration."""
+        return ConsumerConfig(
+            durable_name=self.durable, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
+            filter_subjects=self.subjects, max_deliver=self.max_deliver, ack_wait=self.ack_wait,
+            max_ack_pending=1000,
+        )
+
+    async def run(self) -> None:
+        """Fetch and process batches until stopped; survives NATS outages."""
+        sub = None
+        while not self._stopping:
+            try:
+                if sub is None:
+                    await self.js.add_consumer(self.stream, self.config())
+                    sub = await self.js.pull_subscribe_bind(durable=self.durable, stream=self.stream)
+                msgs = await sub.fetch(self.batch, timeout=1.0)
+            except (NatsTimeout, asyncio.TimeoutError):
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - connection trouble: back off and rebind
+                log.warning("consumer fetch failed", extra={"consumer": self.durable, "error": repr(exc)})
+                sub = None
+                await asyncio.sleep(0.5)
+                continue
+            for msg in msgs:
+                await self.process(msg)
+
+    def stop(self) -> None:
+        """Finish after the current batch."""
+        self._stopping = True
+
+    async def process(self, msg) -> None:  # noqa: ANN001
+        """Apply one message; ack after commit, nak with back-off on failure, dead-letter at the end."""
+        event = received(msg)
+        with tracer.start_as_current_span(
+            f"consume {event.subject}", context=extract_context(event.headers),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={"messaging.system": "nats", "messaging.consumer.group.name": self.durable},
+        ):
+            try:
+                await self.apply(event)
+            except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
+                await self._failed(msg, event, exc)
+                return
+            await msg.ack()
+
+    async def apply(self, event: ReceivedEvent) -> bool:
+        """Run the handler and record the event id in one transaction; False if already applied."""
+        if not event.id:
+            raise ValueError("event without Nats-Msg-Id")
+        try:
+            async with self.uow_factory() as uow:
+                seen = await uow.session.scalar(
+                    select(self.inbox.c.event_id).where(
+                        self.inbox.c.consumer == self.durable, self.inbox.c.event_id == event.id)
+                )
+                if seen:
+                    return False
+                await uow.session.execute(self.inbox.insert().values(
+                    consumer=self.durable, event_id=event.id, processed_at=datetime.now(UTC)))
+                await self.handler(event, uow)
+                await uow.commit()
+        except IntegrityError:
+            # Another replica committed the same event id first: it is applied, ours is a no-op.
+            log.info("duplicate event skipped", extra={"consumer": self.durable, "event_id": event.id})
+            return False
+        self.applied += 1
+        return True
+
+    async def _failed(self, msg, event: ReceivedEvent, exc: Exception) -> None:  # noqa: ANN001
+        """Retry later, or park the event on the dead-letter subject after the last try."""
+        log.warning("event handling failed", extra={
+            "consumer": self.durable, "event_id": event.id, "delivery": event.delivery,
+            "error": f"{type(exc).__name__}: {exc}"[:500]})
+        if event.delivery >= self.max_deliver:
+            headers = {**event.headers, "Cds-Error": f"{type(exc).__name__}: {exc}"[:1000],
+                       "Cds-Original-Subject": event.subject, "Cds-Consumer": self.durable}
+            headers.pop("Nats-Msg-Id", None)
+            try:
+                await self.js.publish(self.dlq_subject, event.payload, headers=headers)
+            except Exception:  # noqa: BLE001 - keep the event rather than lose it
+                log.exception("dead-letter publish failed", extra={"consumer": self.durable})
+                await msg.nak(delay=self.backoff[-1])
+                return
+            await msg.term()
+            return
+        delay = self.backoff[min(event.delivery - 1, len(self.backoff) - 1)]
+        await msg.nak(delay=delay)

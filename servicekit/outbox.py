@@ -1,0 +1,159 @@
+"""Transactional outbox: events are rows written in the state change's commit; a relay publishes them.
+
+The relay claims unsent rows in id order, publishes each with `Nats-Msg-Id` = event id (JetStream
+drops duplicates inside the stream's window), and marks rows sent only after the publish ack. On
+PostgreSQL an advisory lock keeps one relay active per database so order holds with replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import zlib
+from datetime import UTC, datetime
+
+from opentelemetry import trace
+from sqlalchemy import (
+    BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text,
+    select, text, update,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from servicekit.events import HDR_AT, HDR_ID, HDR_TYPE, Event
+from servicekit.telemetry import extract_context, inject_headers
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """Declare the outbox table in a service's metadata."""
+    return Table(
+        "outbox", metadata,
+        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("subject", String(200), nullable=False),
+        Column("event_type", String(200), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("headers", Text, nullable=False),
+        Column("occurred_at", DateTime(timezone=True), nullable=False),
+        Column("sent_at", DateTime(timezone=True), nullable=True),
+        Index("ix_outbox_unsent", "seq", sqlite_where=text("sent_at IS NULL"),
+              postgresql_where=text("sent_at IS NULL")),
+    )
+
+
+def outbox_rows(events: list[Event]) -> list[dict]:
+    """Rows for `events`, capturing the current trace context so consumers continue the trace."""
+    trace_headers = inject_headers()
+    return [
+        {
+            "event_id": e.id, "subject": e.subject, "event_type": e.event_type,
+            "payload": e.payload, "occurred_at": e.occurred_at,
+            "headers": json.dumps(trace_headers),
+        }
+        for e in events
+    ]
+
+
+async def write_outbox(session: AsyncSession, table: Table, events: list[Event]) -> None:
+    """Insert events into the outbox inside the caller's transaction."""
+    if events:
+        await session.execute(table.insert(), outbox_rows(events))
+
+
+class OutboxRelay:
+    """Publishes outbox rows to JetStream in order; keeps retrying while NATS is away."""
+
+    def __init__(self, engine: AsyncEngine, table: Table, js, *, batch: int = 200,
+                 idle_poll: float = 0.05, lock_name: str = "outbox"):
+        self.engine, self.table, self.js = engine, table, js
+        self.batch, self.idle_poll = batch, idle_poll
+        self.lock_key = zlib.crc32(lock_name.encode())
+        self.wakeup = asyncio.Event()
+        self.published = 0
+        self._stopping = False
+
+    def notify(self) -> None:
+        """Tell the relay new rows were committed (same-process fast path)."""
+        self.wakeup.set()
+
+    async def run(self) -> None:
+        """Loop until stopped: publish what is pending, then wait for a wake-up or the poll tick."""
+        backoff = 0.1
+        while not self._stopping:
+            try:
+                sent = await self.publish_pending()
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS down, DB busy: keep the rows and try again later
+                log.warning("outbox relay retrying", extra={"error": type(exc).__name__, "retry_in": backoff})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if sent == 0:
+                self.wakeup.clear()
+                try:
+                    await asyncio.wait_for(self.wakeup.wait(), self.idle_poll)
+                except TimeoutError:
+                    pass
+
+    def stop(self) -> None:
+        """Ask the loop to finish after the current batch."""
+        self._stopping = True
+        self.wakeup.set()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unsent rows in order; returns how many were marked sent."""
+        async with self.engine.connect() as conn:
+            if conn.dialect.name != "postgresql":
+                # SQLite: one writer per file anyway; read, publish outside a transaction (the
+                # write lock is not held over network round trips), then mark in a short one.
+                async with conn.begin():
+                    rows = (await conn.execute(self._claim_query(conn.dialect.name))).all()
+                return await self._publish_rows(conn, rows, own_tx=True)
+            async with conn.begin():
+                got = await conn.scalar(select(text(f"pg_try_advisory_xact_lock({self.lock_key})")))
+                if not got:
+                    return 0
+                rows = (await conn.execute(self._claim_query(conn.dialect.name))).all()
+                return await self._publish_rows(conn, rows, own_tx=False)
+
+    async def _publish_rows(self, conn, rows, *, own_tx: bool) -> int:  # noqa: ANN001
+        """Publish rows one by one; mark the published prefix sent even if a later one fails."""
+        done: list[int] = []
+        try:
+            for row in rows:
+                await self._publish(row)
+                done.append(row.seq)
+        finally:
+            if done:
+                stmt = update(self.table).where(self.table.c.seq.in_(done)).values(sent_at=datetime.now(UTC))
+                if own_tx:
+                    async with conn.begin():
+                        await conn.execute(stmt)
+                else:
+                    await conn.execute(stmt)
+        self.published += len(done)
+        return len(done)
+
+    def _claim_query(self, dialect: str):
+        """Oldest unsent rows first (row locks on PostgreSQL)."""
+        q = select(self.table).where(self.table.c.sent_at.is_(None)).order_by(self.table.c.seq).limit(self.batch)
+        return q.with_for_update(skip_locked=True) if dialect == "postgresql" else q
+
+    async def _publish(self, row) -> None:  # noqa: ANN001
+        """Publish one row and wait for the JetStream ack."""
+        trace_headers = json.loads(row.headers or "{}")
+        with tracer.start_as_current_span(
+            f"publish {row.subject}", context=extract_context(trace_headers),
+            kind=trace.SpanKind.PRODUCER, attributes={"messaging.system": "nats",
+                                                      "messaging.destination.name": row.subject},
+        ):
+            headers = {
+                HDR_ID: row.event_id, HDR_TYPE: row.event_type,
+                HDR_AT: row.occurred_at.isoformat(), **inject_headers(),
+            }
+            await self.js.publish(row.subject, row.payload, headers=headers, timeout=5)

@@ -1,0 +1,52 @@
+"""`python -m services.reports [serve|migrate|seed]`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from congdanso.reports.v1 import reports_pb2
+from congdanso.reports.v1.reports_pb2_grpc import add_ReportsServiceServicer_to_server
+from services.reports.adapters.orm import inbox, outbox
+from services.reports.adapters.seed import load_reference_data
+from services.reports.config import ReportsSettings
+from services.reports.entrypoints.servicer import ReportsServicer
+from services.reports.service_layer import handlers
+from services.reports.service_layer.unit_of_work import ReportsUnitOfWork
+from servicekit import migrate
+from servicekit.auth import grpc_jwks_fetcher
+from servicekit.grpcserver import GrpcServer
+from servicekit.runtime import ServiceRuntime
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def serve(settings: ReportsSettings) -> None:
+    """Run the gRPC service and its consumers until SIGTERM."""
+    rt = ServiceRuntime("reports", settings, database_url=settings.database_url, listen=settings.grpc_listen,
+                        outbox=outbox, inbox=inbox, uow_class=ReportsUnitOfWork)
+    await rt.open()
+    rt.consume("assignments", "ROUTING", ["routing.v1.report_assigned"], handlers.apply_assignment)
+    server = GrpcServer(settings.grpc_listen, verifier=rt.verifier(grpc_jwks_fetcher(settings.identity_grpc_addr)))
+    server.add(add_ReportsServiceServicer_to_server, ReportsServicer(rt.uow),
+               reports_pb2.DESCRIPTOR.services_by_name["ReportsService"].full_name)
+    await rt.serve(server)
+
+
+def main(argv: list[str]) -> None:
+    """Dispatch the sub-command."""
+    settings = ReportsSettings()
+    command = argv[0] if argv else "serve"
+    if command == "migrate":
+        migrate.upgrade(MIGRATIONS, settings.database_url)
+    elif command == "seed":
+        asyncio.run(load_reference_data(settings.database_url))
+    elif command == "serve":
+        asyncio.run(serve(settings))
+    else:
+        raise SystemExit(f"usage: python -m services.reports [serve|migrate|seed], not {command!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,87 @@
+"""Reports tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from servicekit.inbox import inbox_table
+from servicekit.outbox import outbox_table
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the reports database."""
+
+
+class Category(Base):
+    __tablename__ = "categories"
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    group: Mapped[str] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    photo_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Ward(Base):
+    __tablename__ = "wards"
+    code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    division_type: Mapped[str] = mapped_column(String(20))
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
+    category_group: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(Text)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    ward_code: Mapped[str | None] = mapped_column(ForeignKey("wards.code"))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20))
+    visibility: Mapped[str] = mapped_column(String(10), default="public")
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    reporter_id: Mapped[str] = mapped_column(String(36), index=True)
+    agency_code: Mapped[str] = mapped_column(String(40), default="", index=True)
+    agency_name_vi: Mapped[str] = mapped_column(String(200), default="")
+    agency_name_en: Mapped[str] = mapped_column(String(200), default="")
+    ack_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolve_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (Index("ix_reports_status_submitted", "status", "submitted_at"),)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TimelineEntry(Base):
+    __tablename__ = "timeline"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str] = mapped_column(String(36), default="")
+    actor_role: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+    reporter_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+outbox = outbox_table(Base.metadata)
+inbox = inbox_table(Base.metadata)

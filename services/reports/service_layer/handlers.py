@@ -1,0 +1,148 @@
+"""Reports commands: submit, and transitions driven by routing's events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy.exc import IntegrityError
+
+from congdanso.common.v1 import common_pb2
+from congdanso.reports.v1 import events_pb2, reports_pb2
+from congdanso.routing.v1 import events_pb2 as routing_events
+from services.reports.adapters.orm import Category, IdempotencyKey, Report, TimelineEntry, Ward
+from services.reports.domain import model
+from services.reports.domain.errors import IdempotencyKeyReused, UnknownCategory, UnknownWard
+from servicekit.auth import Principal
+from servicekit.errors import InvalidArgument, PermissionDenied
+from servicekit.events import new_id
+
+KIND_PB = {model.Kind.INCIDENT: reports_pb2.REPORT_KIND_INCIDENT, model.Kind.FEEDBACK: reports_pb2.REPORT_KIND_FEEDBACK,
+           model.Kind.PROPOSAL: reports_pb2.REPORT_KIND_PROPOSAL}
+STATUS_PB = {s: getattr(reports_pb2, f"REPORT_STATUS_{s.name}") for s in model.Status}
+
+
+@dataclass(frozen=True)
+class SubmitReport:
+    kind: str
+    category_code: str
+    description: str
+    latitude: float | None = None
+    longitude: float | None = None
+    ward_code: str = ""
+    address: str = ""
+    visibility: str = "public"
+    anonymous: bool = False
+    idempotency_key: str = ""
+
+    def fingerprint(self) -> str:
+        """Hash of the request body, to tell a retry from a reuse of the same key."""
+        body = {k: v for k, v in asdict(self).items() if k != "idempotency_key"}
+        return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def submit_report(cmd: SubmitReport, uow, principal: Principal) -> Report:  # noqa: ANN001
+    """Validate and store a new report, its first timeline entry and report_submitted."""
+    if principal.role != "citizen":
+        raise PermissionDenied("only residents file reports", code="role_not_allowed")
+    if cmd.idempotency_key:
+        replay = await _replay(cmd, uow, principal)
+        if replay is not None:
+            return replay
+    category = await uow.session.get(Category, cmd.category_code)
+    if category is None or not category.active:
+        raise UnknownCategory(f"unknown category {cmd.category_code!r}", field="category_code")
+    if category.kind != cmd.kind:
+        raise InvalidArgument("category does not belong to this kind", code="category_kind_mismatch", field="kind")
+    ward = await _check_location(cmd, uow)
+    now = _now()
+    report = Report(
+        id=new_id(), kind=cmd.kind, category_code=category.code, category_group=category.group,
+        description=model.clean_text(cmd.description, field="description",
+                                     minimum=model.DESCRIPTION_MIN, maximum=model.DESCRIPTION_MAX),
+        latitude=cmd.latitude, longitude=cmd.longitude, ward_code=ward,
+        address=model.clean_text(cmd.address, field="address", minimum=0, maximum=model.ADDRESS_MAX),
+        status=model.Status.SUBMITTED, visibility=cmd.visibility, anonymous=cmd.anonymous,
+        reporter_id=principal.user_id, submitted_at=now, updated_at=now,
+    )
+    uow.session.add(report)
+    await uow.session.flush()  # rows referencing the report (no ORM relationships) come after it
+    uow.session.add(TimelineEntry(id=new_id(), report_id=report.id, status=report.status, action="submit",
+                                  actor_id=principal.user_id, actor_role="citizen", at=now))
+    if cmd.idempotency_key:
+        uow.session.add(IdempotencyKey(reporter_id=principal.user_id, key=cmd.idempotency_key,
+                                       request_hash=cmd.fingerprint(), report_id=report.id, created_at=now))
+    uow.emit(events_pb2.ReportSubmitted(
+        report_id=report.id, kind=KIND_PB[model.Kind(report.kind)], category_code=report.category_code,
+        category_group=report.category_group, ward_code=report.ward_code or "", reporter_id=report.reporter_id,
+        submitted_at=_ts(now)))
+    try:
+        await uow.commit()
+    except IntegrityError:
+        # Two requests with the same key raced; the loser answers with the winner's report.
+        await uow.session.rollback()
+        replay = await _replay(cmd, uow, principal)
+        if replay is None:
+            raise
+        return replay
+    return report
+
+
+async def _replay(cmd: SubmitReport, uow, principal: Principal) -> Report | None:  # noqa: ANN001
+    """The report an earlier request with the same Idempotency-Key created, if any."""
+    row = await uow.session.get(IdempotencyKey, (principal.user_id, cmd.idempotency_key))
+    if row is None:
+        return None
+    if row.request_hash != cmd.fingerprint():
+        raise IdempotencyKeyReused("this Idempotency-Key was used with a different request")
+    return await uow.session.get(Report, row.report_id)
+
+
+async def _check_location(cmd: SubmitReport, uow) -> str | None:  # noqa: ANN001
+    """Incidents need a point in the city and a known ward; feedback and proposals may omit both."""
+    has_point = cmd.latitude is not None and cmd.longitude is not None
+    if cmd.kind == model.Kind.INCIDENT and not (has_point and cmd.ward_code):
+        raise InvalidArgument("an incident needs a location and a ward", code="location_required", field="location")
+    if has_point:
+        model.check_point(cmd.latitude, cmd.longitude)
+    if cmd.ward_code:
+        if await uow.session.get(Ward, cmd.ward_code) is None:
+            raise UnknownWard(f"unknown ward {cmd.ward_code!r}", field="location.ward_code")
+        return cmd.ward_code
+    return None
+
+
+async def apply_assignment(event, uow) -> None:  # noqa: ANN001
+    """routing.v1.report_assigned: move the report to `assigned` with agency and due times."""
+    msg = event.parse(routing_events.ReportAssigned)
+    report = await uow.session.get(Report, msg.report_id)
+    if report is None:
+        raise LookupError(f"report {msg.report_id} not found")  # retried, then dead-lettered
+    before = model.Status(report.status)
+    report.status = model.next_status(before, model.Action.ASSIGN, "system")
+    report.agency_code = msg.agency_code
+    report.agency_name_vi, report.agency_name_en = msg.agency_name.vi, msg.agency_name.en
+    report.ack_due_at = msg.ack_due_at.ToDatetime(UTC) if msg.HasField("ack_due_at") else None
+    report.resolve_due_at = msg.resolve_due_at.ToDatetime(UTC) if msg.HasField("resolve_due_at") else None
+    report.updated_at = _now()
+    uow.session.add(TimelineEntry(id=new_id(), report_id=report.id, status=report.status, action="assign",
+                                  actor_role="system", note=msg.agency_code, at=report.updated_at))
+    await uow.session.flush()
+    uow.emit(events_pb2.ReportStatusChanged(
+        report_id=report.id, from_status=STATUS_PB[before], to_status=STATUS_PB[model.Status(report.status)],
+        reporter_id=report.reporter_id, agency_code=report.agency_code, actor_role="system",
+        resolve_due_at=msg.resolve_due_at, version=report.version, category_code=report.category_code,
+        agency_name=common_pb2.LocalizedText(vi=report.agency_name_vi, en=report.agency_name_en)))
+
+
+def _ts(value: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts

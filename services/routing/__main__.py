@@ -1,0 +1,52 @@
+"""`python -m services.routing [serve|migrate|seed]`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from congdanso.routing.v1 import routing_pb2
+from congdanso.routing.v1.routing_pb2_grpc import add_RoutingServiceServicer_to_server
+from services.routing.adapters.orm import inbox, outbox
+from services.routing.adapters.seed import load_reference_data
+from services.routing.config import RoutingSettings
+from services.routing.entrypoints.servicer import RoutingServicer
+from services.routing.service_layer import handlers
+from services.routing.service_layer.unit_of_work import RoutingUnitOfWork
+from servicekit import migrate
+from servicekit.auth import grpc_jwks_fetcher
+from servicekit.grpcserver import GrpcServer
+from servicekit.runtime import ServiceRuntime
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def serve(settings: RoutingSettings) -> None:
+    """Run the gRPC service and its consumers until SIGTERM."""
+    rt = ServiceRuntime("routing", settings, database_url=settings.database_url, listen=settings.grpc_listen,
+                        outbox=outbox, inbox=inbox, uow_class=RoutingUnitOfWork)
+    await rt.open()
+    rt.consume("submissions", "REPORTS", ["reports.v1.report_submitted"], handlers.assign_submitted)
+    server = GrpcServer(settings.grpc_listen, verifier=rt.verifier(grpc_jwks_fetcher(settings.identity_grpc_addr)))
+    server.add(add_RoutingServiceServicer_to_server, RoutingServicer(rt.uow),
+               routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name)
+    await rt.serve(server)
+
+
+def main(argv: list[str]) -> None:
+    """Dispatch the sub-command."""
+    settings = RoutingSettings()
+    command = argv[0] if argv else "serve"
+    if command == "migrate":
+        migrate.upgrade(MIGRATIONS, settings.database_url)
+    elif command == "seed":
+        asyncio.run(load_reference_data(settings.database_url))
+    elif command == "serve":
+        asyncio.run(serve(settings))
+    else:
+        raise SystemExit(f"usage: python -m services.routing [serve|migrate|seed], not {command!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
