@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,12 +16,18 @@ from gateway.clients import Backends
 from gateway.config import GatewaySettings
 from gateway.middleware import BodyLimitMiddleware, ErrorGuardMiddleware, SecurityHeadersMiddleware
 from gateway.openapi import build_openapi
-from gateway.routes import auth, catalog, notifications, ops, reports
+from gateway import routes
 from servicekit.auth import JwtVerifier
 
 DESCRIPTION = ("Public REST API of Công dân số: residents report city problems, agencies handle them on "
                "deadline. Errors are RFC 9457 `application/problem+json` with a stable `code`; "
                "`Accept-Language: vi|en`.")
+
+
+def route_modules() -> list:
+    """Every module of gateway.routes (each defines `router`), in name order."""
+    names = sorted(m.name for m in pkgutil.iter_modules(routes.__path__))
+    return [importlib.import_module(f"gateway.routes.{name}") for name in names]
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -39,7 +47,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(title="congdanso API", version="1", description=DESCRIPTION, lifespan=lifespan,
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     app.state.settings = settings
-    for module in (auth, reports, catalog, notifications, ops):
+    for module in route_modules():
         app.include_router(module.router)
     errors.install(app)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

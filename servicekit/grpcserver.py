@@ -71,6 +71,10 @@ class GrpcServer:
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self._names = [reflection.SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
+        # Bind at once, before the process opens outgoing connections: the dev ports (5005x) lie in
+        # Linux's ephemeral range, and an early bind keeps our own client sockets off them.
+        if self.server.add_insecure_port(listen) == 0:
+            raise RuntimeError(f"cannot listen on {listen}")
 
     def add(self, register: Callable, servicer: object, full_name: str) -> None:
         """Register a servicer (e.g. add_ReportsServiceServicer_to_server) under its full name."""
@@ -80,9 +84,6 @@ class GrpcServer:
     async def start(self) -> None:
         """Bind, start and report SERVING."""
         reflection.enable_server_reflection(self._names, self.server)
-        port = self.server.add_insecure_port(self.listen)
-        if port == 0:
-            raise RuntimeError(f"cannot listen on {self.listen}")
         await self.server.start()
         for name in ["", *self._names]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)

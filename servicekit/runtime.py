@@ -85,7 +85,10 @@ class ServiceRuntime:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         try:
-            await self.nc.drain()
+            # Not drain(): it waits up to 30 s on idle pull subscriptions. Everything unacked is
+            # redelivered and everything unpublished stays in the outbox, so close is safe.
+            await self.nc.flush(timeout=1)
+            await self.nc.close()
         except Exception:  # noqa: BLE001 - already closed or disconnected
             pass
         await self.engine.dispose()

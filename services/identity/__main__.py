@@ -29,13 +29,13 @@ async def serve(settings: IdentitySettings) -> None:
     """Run the gRPC service until SIGTERM."""
     rt = ServiceRuntime("identity", settings, database_url=settings.database_url, listen=settings.grpc_listen,
                         outbox=outbox, inbox=inbox, uow_class=IdentityUnitOfWork)
-    await rt.open()
 
     async def own_jwks() -> str:
         async with rt.uow() as uow:
             return await keys.jwks(uow.session, verify_window_s=2 * settings.access_ttl_s)
 
     server = GrpcServer(settings.grpc_listen, verifier=rt.verifier(own_jwks))
+    await rt.open()
     server.add(add_IdentityServiceServicer_to_server, IdentityServicer(rt.uow, settings),
                identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name)
     await rt.serve(server)

@@ -26,11 +26,11 @@ async def serve(settings: NotifySettings) -> None:
     """Run the gRPC service and its consumers until SIGTERM."""
     rt = ServiceRuntime("notify", settings, database_url=settings.database_url, listen=settings.grpc_listen,
                         outbox=outbox, inbox=inbox, uow_class=NotifyUnitOfWork)
+    server = GrpcServer(settings.grpc_listen, verifier=rt.verifier(grpc_jwks_fetcher(settings.identity_grpc_addr)))
     await rt.open()
     rt.consume("users", "IDENTITY", ["identity.v1.user_registered"], handlers.project_user)
     rt.consume("report-submitted", "REPORTS", ["reports.v1.report_submitted"], handlers.on_report_submitted)
     rt.consume("report-status", "REPORTS", ["reports.v1.report_status_changed"], handlers.on_status_changed)
-    server = GrpcServer(settings.grpc_listen, verifier=rt.verifier(grpc_jwks_fetcher(settings.identity_grpc_addr)))
     server.add(add_NotifyServiceServicer_to_server, NotifyServicer(rt.uow, FileSmsProvider(settings.sms_outbox)),
                notify_pb2.DESCRIPTOR.services_by_name["NotifyService"].full_name)
     await rt.serve(server)

@@ -26,9 +26,9 @@ async def serve(settings: ReportsSettings) -> None:
     """Run the gRPC service and its consumers until SIGTERM."""
     rt = ServiceRuntime("reports", settings, database_url=settings.database_url, listen=settings.grpc_listen,
                         outbox=outbox, inbox=inbox, uow_class=ReportsUnitOfWork)
+    server = GrpcServer(settings.grpc_listen, verifier=rt.verifier(grpc_jwks_fetcher(settings.identity_grpc_addr)))
     await rt.open()
     rt.consume("assignments", "ROUTING", ["routing.v1.report_assigned"], handlers.apply_assignment)
-    server = GrpcServer(settings.grpc_listen, verifier=rt.verifier(grpc_jwks_fetcher(settings.identity_grpc_addr)))
     server.add(add_ReportsServiceServicer_to_server, ReportsServicer(rt.uow),
                reports_pb2.DESCRIPTOR.services_by_name["ReportsService"].full_name)
     await rt.serve(server)

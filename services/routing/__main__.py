@@ -26,9 +26,9 @@ async def serve(settings: RoutingSettings) -> None:
     """Run the gRPC service and its consumers until SIGTERM."""
     rt = ServiceRuntime("routing", settings, database_url=settings.database_url, listen=settings.grpc_listen,
                         outbox=outbox, inbox=inbox, uow_class=RoutingUnitOfWork)
+    server = GrpcServer(settings.grpc_listen, verifier=rt.verifier(grpc_jwks_fetcher(settings.identity_grpc_addr)))
     await rt.open()
     rt.consume("submissions", "REPORTS", ["reports.v1.report_submitted"], handlers.assign_submitted)
-    server = GrpcServer(settings.grpc_listen, verifier=rt.verifier(grpc_jwks_fetcher(settings.identity_grpc_addr)))
     server.add(add_RoutingServiceServicer_to_server, RoutingServicer(rt.uow),
                routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name)
     await rt.serve(server)
