@@ -31,7 +31,6 @@ $(VENV)/.stamp: pyproject.toml requirements.lock
 	@touch $@
 
 $(STUBS): $(VENV)/.stamp $(PROTOS)
-	@rm -rf congdanso
 	$(PY) -m grpc_tools.protoc -Iprotos --python_out=. --grpc_python_out=. --pyi_out=. $(PROTOS)
 	@find congdanso -type d -exec touch {}/__init__.py \;
 	@touch $@

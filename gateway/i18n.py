@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from gateway.messages import area_catalogues
+
 SUPPORTED = ("vi", "en")
 DEFAULT = "vi"
 
@@ -87,6 +89,13 @@ GENERIC: dict[int, dict[str, tuple[str, str]]] = {
     504: {"vi": ("Hết thời gian chờ", "Dịch vụ không phản hồi kịp; vui lòng thử lại."),
           "en": ("Timeout", "A backend service did not answer in time; please try again.")},
 }
+
+
+for _area, _catalogue in area_catalogues().items():
+    _clash = set(_catalogue) & set(MESSAGES)
+    if _clash:
+        raise RuntimeError(f"gateway/messages/{_area}.py redefines {sorted(_clash)}")
+    MESSAGES.update(_catalogue)
 
 
 def negotiate(accept_language: str | None) -> str:

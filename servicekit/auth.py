@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -103,6 +104,35 @@ class JwtVerifier:
             agency_code=str(claims.get("agency") or ""), assurance_level=int(claims.get("acr", 0) or 0),
             session_id=str(claims.get("sid") or ""), token=token,
         )
+
+
+INTERNAL_KEY = "x-cds-internal"
+
+
+def internal_caller(metadata, expected: str) -> str | None:  # noqa: ANN001
+    """Name of the peer service presenting the deployment's internal token, if it does.
+
+    Metadata `x-cds-internal: <service>:<token>`; the token (CDS_INTERNAL_TOKEN) is shared by the
+    platform's own processes only and compared in constant time.
+    """
+    if not expected:
+        return None
+    for key, value in metadata or ():
+        if key == INTERNAL_KEY and isinstance(value, str) and ":" in value:
+            service, _, token = value.partition(":")
+            if hmac.compare_digest(token.encode(), expected.encode()) and service.isidentifier():
+                return service
+    return None
+
+
+def require_service(*services: str) -> Principal:
+    """The calling peer service (internal token), or PERMISSION_DENIED."""
+    principal = current_principal.get()
+    if principal is None or principal.role != "service":
+        raise PermissionDenied("internal call only", code="internal_only")
+    if services and principal.user_id.removeprefix("service:") not in services:
+        raise PermissionDenied("service not allowed", code="internal_only")
+    return principal
 
 
 def bearer(metadata) -> str | None:  # noqa: ANN001

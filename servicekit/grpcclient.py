@@ -20,3 +20,8 @@ def channel(addr: str) -> grpc.aio.Channel:
 def auth_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
     """Metadata carrying a bearer token (empty when anonymous)."""
     return (("authorization", f"Bearer {token}"),) if token else ()
+
+
+def internal_metadata(service: str, token: str) -> tuple[tuple[str, str], ...]:
+    """Metadata authenticating a call from one of the platform's own services (see auth.internal_caller)."""
+    return (("x-cds-internal", f"{service}:{token}"),) if token else ()

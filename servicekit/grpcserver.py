@@ -11,7 +11,7 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
-from servicekit.auth import JwtVerifier, bearer, current_principal
+from servicekit.auth import JwtVerifier, Principal, bearer, current_principal, internal_caller
 from servicekit.errors import AppError
 
 log = logging.getLogger(__name__)
@@ -21,51 +21,81 @@ ERROR_FIELD_KEY = "cds-error-field"
 
 
 class AppInterceptor(grpc.aio.ServerInterceptor):
-    """Verifies a bearer token when present and maps AppError to status + stable code metadata."""
+    """Authenticates the caller (bearer JWT or the internal service token) and maps AppError to a
+    status plus stable code metadata; unexpected errors become INTERNAL without details."""
 
-    def __init__(self, verifier: JwtVerifier | None):
-        self.verifier = verifier
+    def __init__(self, verifier: JwtVerifier | None, internal_token: str = ""):
+        self.verifier, self.internal_token = verifier, internal_token
+
+    async def _principal(self, metadata) -> Principal | None:  # noqa: ANN001
+        """The caller: a peer service (internal token) or a user (verified bearer token)."""
+        service = internal_caller(metadata, self.internal_token)
+        if service:
+            return Principal(user_id=f"service:{service}", role="service")
+        token = bearer(metadata)
+        if token and self.verifier is not None:
+            return await self.verifier.verify(token)
+        return None
+
+    async def _fail(self, context, err: Exception, method: str) -> None:  # noqa: ANN001
+        """Abort with the error's status and stable code."""
+        if isinstance(err, AppError):
+            trailing = [(ERROR_CODE_KEY, err.code)] + ([(ERROR_FIELD_KEY, err.field)] if err.field else [])
+            context.set_trailing_metadata(tuple(trailing))
+            await context.abort(getattr(grpc.StatusCode, err.status), str(err))
+        log.exception("unhandled error", extra={"rpc": method}, exc_info=err)
+        context.set_trailing_metadata(((ERROR_CODE_KEY, "internal"),))
+        await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
     async def intercept_service(self, continuation, details):  # noqa: ANN001
         handler = await continuation(details)
-        if handler is None or handler.unary_unary is None:
+        if handler is None:
             return handler
-        inner, verifier = handler.unary_unary, self.verifier
+        if handler.unary_unary is not None:
+            return handler._replace(unary_unary=self._wrap_unary(handler.unary_unary, details.method))
+        if handler.unary_stream is not None:
+            return handler._replace(unary_stream=self._wrap_stream(handler.unary_stream, details.method))
+        return handler
 
+    def _wrap_unary(self, inner, method: str):  # noqa: ANN001, ANN202
         async def unary(request, context):  # noqa: ANN001
             token_var = None
             try:
-                token = bearer(context.invocation_metadata())
-                if token and verifier is not None:
-                    token_var = current_principal.set(await verifier.verify(token))
+                token_var = current_principal.set(await self._principal(context.invocation_metadata()))
                 return await inner(request, context)
-            except AppError as err:
-                trailing = [(ERROR_CODE_KEY, err.code)]
-                if err.field:
-                    trailing.append((ERROR_FIELD_KEY, err.field))
-                context.set_trailing_metadata(tuple(trailing))
-                await context.abort(getattr(grpc.StatusCode, err.status), str(err))
             except grpc.aio.AbortError:
                 raise
-            except Exception:
-                # Unexpected: log it with the trace id, answer INTERNAL without internals.
-                log.exception("unhandled error", extra={"rpc": details.method})
-                context.set_trailing_metadata(((ERROR_CODE_KEY, "internal"),))
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            except Exception as err:  # noqa: BLE001 - mapped to a status here, once
+                await self._fail(context, err, method)
             finally:
                 if token_var is not None:
                     current_principal.reset(token_var)
+        return unary
 
-        return handler._replace(unary_unary=unary)
+    def _wrap_stream(self, inner, method: str):  # noqa: ANN001, ANN202
+        async def stream(request, context):  # noqa: ANN001
+            token_var = None
+            try:
+                token_var = current_principal.set(await self._principal(context.invocation_metadata()))
+                async for item in inner(request, context):
+                    yield item
+            except grpc.aio.AbortError:
+                raise
+            except Exception as err:  # noqa: BLE001
+                await self._fail(context, err, method)
+            finally:
+                if token_var is not None:
+                    current_principal.reset(token_var)
+        return stream
 
 
 class GrpcServer:
     """One grpc.aio server with health and reflection; NOT_SERVING then drain on stop."""
 
-    def __init__(self, listen: str, *, verifier: JwtVerifier | None):
+    def __init__(self, listen: str, *, verifier: JwtVerifier | None, internal_token: str = ""):
         self.listen = listen
         self.server = grpc.aio.server(
-            interceptors=[aio_server_interceptor(), AppInterceptor(verifier)],
+            interceptors=[aio_server_interceptor(), AppInterceptor(verifier, internal_token)],
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 * 1024 * 1024)],
         )
         self.health = health_aio.HealthServicer()

@@ -60,6 +60,11 @@ class ServiceRuntime:
         """A token verifier using this deployment's issuer and audience."""
         return JwtVerifier(fetch_jwks, issuer=self.settings.jwt_issuer, audience=self.settings.jwt_audience)
 
+    def grpc_server(self, fetch_jwks: Callable[[], Awaitable[str]]) -> GrpcServer:
+        """The service's gRPC server, bound now, verifying tokens against `fetch_jwks`."""
+        return GrpcServer(self.listen, verifier=self.verifier(fetch_jwks),
+                          internal_token=self.settings.internal_token)
+
     async def serve(self, server: GrpcServer) -> None:
         """Start everything, wait for SIGTERM/SIGINT, then drain and close."""
         loop = asyncio.get_running_loop()

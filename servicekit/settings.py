@@ -23,6 +23,7 @@ class CommonSettings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias="CDS_LOG_LEVEL")
     jwt_issuer: str = Field(default="congdanso-identity", validation_alias="CDS_JWT_ISSUER")
     jwt_audience: str = Field(default="congdanso", validation_alias="CDS_JWT_AUDIENCE")
+    internal_token: str = Field(default="", validation_alias="CDS_INTERNAL_TOKEN", repr=False)
     shutdown_grace: float = Field(default=5.0, validation_alias="CDS_SHUTDOWN_GRACE")
 
 

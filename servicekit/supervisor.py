@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -47,6 +48,8 @@ class SystemConfig:
     nats_url: str | None = None  # None: the supervisor starts an embedded nats-server
     extra_env: dict[str, str] = field(default_factory=dict)
     log_to_console: bool = False
+    # Shared secret of the platform's own processes for internal RPCs (fresh per run unless set).
+    internal_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     def __post_init__(self) -> None:
         self.var_dir = Path(self.var_dir).resolve()
@@ -68,6 +71,8 @@ class SystemConfig:
         urls = {svc: env[f"{svc.upper()}_DATABASE_URL"] for svc in SERVICES if env.get(f"{svc.upper()}_DATABASE_URL")}
         kwargs = dict(var_dir=Path(env.get("CDS_VAR_DIR") or "var"), ports=ports, hosts=hosts,
                       database_urls=urls, nats_url=env.get("NATS_URL") or None)
+        if env.get("CDS_INTERNAL_TOKEN"):
+            kwargs["internal_token"] = env["CDS_INTERNAL_TOKEN"]
         return cls(**{**kwargs, **overrides})
 
     @classmethod
@@ -118,7 +123,7 @@ def child_env(cfg: SystemConfig, name: str | None = None) -> dict[str, str]:
     """Return the environment of a child: os.environ plus every address, URL and path of the system."""
     env = dict(os.environ)
     env.update(CDS_VAR_DIR=str(cfg.var_dir), NATS_URL=cfg.effective_nats_url, GATEWAY_HTTP_ADDR=cfg.addr(GATEWAY),
-               CDS_SMS_OUTBOX=str(cfg.sms_outbox), PYTHONUNBUFFERED="1")
+               CDS_SMS_OUTBOX=str(cfg.sms_outbox), CDS_INTERNAL_TOKEN=cfg.internal_token, PYTHONUNBUFFERED="1")
     for svc in SERVICES:
         env[f"{svc.upper()}_GRPC_ADDR"] = env[f"{svc.upper()}_GRPC_LISTEN"] = cfg.addr(svc)
         env[f"{svc.upper()}_DATABASE_URL"] = cfg.database_urls[svc]

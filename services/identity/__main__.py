@@ -19,7 +19,6 @@ from services.identity.service_layer import handlers
 from services.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from servicekit import migrate
 from servicekit.db import make_engine, session_factory
-from servicekit.grpcserver import GrpcServer
 from servicekit.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,7 +33,7 @@ async def serve(settings: IdentitySettings) -> None:
         async with rt.uow() as uow:
             return await keys.jwks(uow.session, verify_window_s=2 * settings.access_ttl_s)
 
-    server = GrpcServer(settings.grpc_listen, verifier=rt.verifier(own_jwks))
+    server = rt.grpc_server(own_jwks)
     await rt.open()
     server.add(add_IdentityServiceServicer_to_server, IdentityServicer(rt.uow, settings),
                identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name)

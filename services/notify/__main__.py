@@ -16,7 +16,6 @@ from services.notify.service_layer import handlers
 from services.notify.service_layer.unit_of_work import NotifyUnitOfWork
 from servicekit import migrate
 from servicekit.auth import grpc_jwks_fetcher
-from servicekit.grpcserver import GrpcServer
 from servicekit.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -26,7 +25,7 @@ async def serve(settings: NotifySettings) -> None:
     """Run the gRPC service and its consumers until SIGTERM."""
     rt = ServiceRuntime("notify", settings, database_url=settings.database_url, listen=settings.grpc_listen,
                         outbox=outbox, inbox=inbox, uow_class=NotifyUnitOfWork)
-    server = GrpcServer(settings.grpc_listen, verifier=rt.verifier(grpc_jwks_fetcher(settings.identity_grpc_addr)))
+    server = rt.grpc_server(grpc_jwks_fetcher(settings.identity_grpc_addr))
     await rt.open()
     rt.consume("users", "IDENTITY", ["identity.v1.user_registered"], handlers.project_user)
     rt.consume("report-submitted", "REPORTS", ["reports.v1.report_submitted"], handlers.on_report_submitted)

@@ -16,7 +16,6 @@ from services.reports.service_layer import handlers
 from services.reports.service_layer.unit_of_work import ReportsUnitOfWork
 from servicekit import migrate
 from servicekit.auth import grpc_jwks_fetcher
-from servicekit.grpcserver import GrpcServer
 from servicekit.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -26,7 +25,7 @@ async def serve(settings: ReportsSettings) -> None:
     """Run the gRPC service and its consumers until SIGTERM."""
     rt = ServiceRuntime("reports", settings, database_url=settings.database_url, listen=settings.grpc_listen,
                         outbox=outbox, inbox=inbox, uow_class=ReportsUnitOfWork)
-    server = GrpcServer(settings.grpc_listen, verifier=rt.verifier(grpc_jwks_fetcher(settings.identity_grpc_addr)))
+    server = rt.grpc_server(grpc_jwks_fetcher(settings.identity_grpc_addr))
     await rt.open()
     rt.consume("assignments", "ROUTING", ["routing.v1.report_assigned"], handlers.apply_assignment)
     server.add(add_ReportsServiceServicer_to_server, ReportsServicer(rt.uow),

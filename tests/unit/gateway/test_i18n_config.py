@@ -47,3 +47,15 @@ def test_settings_defaults(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     settings = GatewaySettings()
     assert settings.http_addr == "127.0.0.1:8080" and settings.cors_origins == []
+
+
+def test_area_catalogues_have_both_languages_and_no_clashes():
+    from gateway.messages import area_catalogues
+
+    seen: set[str] = set()
+    for area, catalogue in area_catalogues().items():
+        assert not seen & set(catalogue), area
+        seen |= set(catalogue)
+        for code, entry in catalogue.items():
+            assert set(entry) == {"vi", "en"} and all(entry[lang][0] for lang in entry), code
+            assert code in i18n.MESSAGES

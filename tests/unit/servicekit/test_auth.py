@@ -110,3 +110,13 @@ async def test_key_of_other_kid_does_not_verify(setup):
     signed_by_other_claiming_k1 = jwt.encode(claims(), other, "EdDSA", headers={"kid": "k1"})
     with pytest.raises(Unauthenticated):
         await verifier.verify(signed_by_other_claiming_k1)
+
+
+def test_internal_caller_needs_the_exact_shared_token():
+    from servicekit.auth import internal_caller
+
+    assert internal_caller((("x-cds-internal", "notify:s3cret"),), "s3cret") == "notify"
+    assert internal_caller((("x-cds-internal", "notify:wrong"),), "s3cret") is None
+    assert internal_caller((("x-cds-internal", "notify:s3cret"),), "") is None  # not configured: never
+    assert internal_caller((("x-cds-internal", "s3cret"),), "s3cret") is None
+    assert internal_caller((("authorization", "Bearer s3cret"),), "s3cret") is None
