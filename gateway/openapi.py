@@ -15,7 +15,13 @@ TAGS = [
     {"name": "me", "description": "The signed-in account."},
     {"name": "reports", "description": "Incidents, feedback and proposals filed by residents."},
     {"name": "catalog", "description": "Categories, wards and agencies."},
-    {"name": "notifications", "description": "The resident's inbox."},
+    {"name": "routing", "description": "Agencies, routing rules, the working calendar, assignments and transfers."},
+    {"name": "notifications", "description": "The inbox, delivery log and live events."},
+    {"name": "preferences", "description": "How and when a person is told about things."},
+    {"name": "announcements", "description": "Messages from the city to everyone or to some wards."},
+    {"name": "webhooks", "description": "Signed event callbacks for agencies' own systems."},
+    {"name": "staff", "description": "Staff accounts of agencies and the operations centre."},
+    {"name": "clients", "description": "Integration clients (OAuth2 client credentials)."},
     {"name": "ops", "description": "Health, readiness and the public signing keys."},
 ]
 

@@ -28,6 +28,7 @@ class Principal:
     assurance_level: int = 0
     session_id: str = ""
     token: str = ""
+    scopes: frozenset[str] = frozenset()   # integration clients: OAuth2 scopes from the `scope` claim
 
     @property
     def is_staff(self) -> bool:
@@ -103,6 +104,7 @@ class JwtVerifier:
             user_id=str(claims["sub"]), role=str(claims.get("role", "citizen")),
             agency_code=str(claims.get("agency") or ""), assurance_level=int(claims.get("acr", 0) or 0),
             session_id=str(claims.get("sid") or ""), token=token,
+            scopes=frozenset(str(claims.get("scope") or "").split()),
         )
 
 

@@ -24,12 +24,23 @@ def upgrade(migrations_dir: Path, url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(migrations_dir, url), revision)
 
 
+def include_name(metadata: MetaData):  # noqa: ANN201
+    """Autogenerate filter: skip tables the migrations manage by hand (metadata.info["unmanaged"]
+    holds name prefixes, e.g. SQLite FTS5 virtual tables and their shadow tables)."""
+    prefixes = tuple(metadata.info.get("unmanaged", ()))
+
+    def include(name, type_, parent_names) -> bool:  # noqa: ANN001
+        return not (type_ in ("table", "index") and prefixes and name and name.startswith(prefixes))
+
+    return include
+
+
 def run_env(metadata: MetaData) -> None:
     """Body of every service's migrations/env.py: online migrations on the async engine."""
     url = context.config.get_main_option("sqlalchemy.url")
 
     def do_run(connection) -> None:  # noqa: ANN001
-        context.configure(connection=connection, target_metadata=metadata,
+        context.configure(connection=connection, target_metadata=metadata, include_name=include_name(metadata),
                           render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
         with context.begin_transaction():
             context.run_migrations()

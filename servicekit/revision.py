@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +23,7 @@ def main(service: str, message: str) -> None:
         upgrade(migrations, url)
         versions = sorted((migrations / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
         rev_id = f"{len(versions) + 1:04d}"
-        slug = "_".join(message.lower().split())[:40]
+        slug = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:40]
         command.revision(alembic_config(migrations, url), message=message, autogenerate=True,
                          rev_id=rev_id)
         created = next((migrations / "versions").glob(f"{rev_id}_*.py"))

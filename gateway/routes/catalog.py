@@ -1,21 +1,18 @@
-"""Reference data: report categories, wards (ReportsService) and agencies (RoutingService)."""
+"""Reference data: report categories and wards (ReportsService); agencies are in routes/routing.py."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from congdanso.common.v1 import common_pb2
 from congdanso.reports.v1 import reports_pb2
-from congdanso.routing.v1 import routing_pb2
 from gateway.clients import Backends, backends
-from gateway.protoconv import LocalizedText, enum_out, next_cursor, text
+from gateway.protoconv import LocalizedText, enum_out, text
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 BackendsDep = Annotated[Backends, Depends(backends)]
-AgencyKind = Literal["", "ward_committee", "department", "utility", "police", "operations_centre"]
 
 
 class CategoryOut(BaseModel):
@@ -49,23 +46,6 @@ class WardList(BaseModel):
     items: list[WardOut]
 
 
-class AgencyOut(BaseModel):
-    """An agency that handles reports."""
-
-    code: str = Field(examples=["ubnd_26734"])
-    name: LocalizedText
-    kind: str = Field(examples=["ward_committee"])
-    parent_code: str = Field(examples=["ioc"])
-    ward_code: str = Field(examples=["26734"])
-
-
-class AgencyPage(BaseModel):
-    """One page of agencies; pass `next_cursor` back as `cursor` (null on the last page)."""
-
-    items: list[AgencyOut]
-    next_cursor: str | None
-
-
 @router.get("/categories")
 async def list_categories(clients: BackendsDep, include_inactive: bool = False) -> CategoryList:
     """The report categories (active ones unless asked otherwise)."""
@@ -81,18 +61,3 @@ async def list_wards(clients: BackendsDep) -> WardList:
     """The commune-level units of Ho Chi Minh City."""
     reply = await clients.call(clients.reports.ListWards, reports_pb2.ListWardsRequest())
     return WardList(items=[WardOut(code=w.code, name=w.name, division_type=w.division_type) for w in reply.wards])
-
-
-@router.get("/agencies")
-async def list_agencies(
-    clients: BackendsDep,
-    cursor: Annotated[str, Query(max_length=512)] = "",
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    kind: AgencyKind = "",
-) -> AgencyPage:
-    """Agencies, optionally of one kind, page by page."""
-    reply = await clients.call(clients.routing.ListAgencies, routing_pb2.ListAgenciesRequest(
-        page=common_pb2.PageRequest(cursor=cursor, limit=limit), kind=kind))
-    return AgencyPage(items=[AgencyOut(code=a.code, name=text(a.name), kind=a.kind, parent_code=a.parent_code,
-                                       ward_code=a.ward_code) for a in reply.agencies],
-                      next_cursor=next_cursor(reply.page))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from congdanso.common.v1 import common_pb2
@@ -13,7 +14,8 @@ from congdanso.notify.v1 import notify_pb2
 from gateway.auth import CurrentPrincipal
 from gateway.clients import Backends, backends
 from gateway.errors import Problem
-from gateway.protoconv import next_cursor, time_of
+from gateway.protoconv import next_cursor, time_of, time_or_none
+from servicekit.grpcclient import auth_metadata
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"], responses={401: {"model": Problem}})
 BackendsDep = Annotated[Backends, Depends(backends)]
@@ -56,6 +58,39 @@ class MarkReadOut(BaseModel):
     updated: int
 
 
+class UnreadCountOut(BaseModel):
+    """How many of the caller's notifications are unread."""
+
+    unread_count: int
+
+
+class DeliveryOut(BaseModel):
+    """One notification on one outside channel (email, sms, push), as GOV.UK Notify reports it."""
+
+    id: str
+    channel: Literal["email", "sms", "push"]
+    status: Literal["created", "sending", "delivered", "temporary-failure", "permanent-failure",
+                    "technical-failure"]
+    attempts: int
+    destination: str = Field(description="Masked address", examples=["+8490*****67"])
+    reason: str
+    not_before: datetime | None
+    updated_at: datetime | None
+    template_version: int
+
+
+class DeliveriesOut(BaseModel):
+    """The delivery log of one notification."""
+
+    items: list[DeliveryOut]
+
+
+def notification_out(n: notify_pb2.Notification) -> NotificationOut:
+    """Proto -> JSON."""
+    return NotificationOut(id=n.id, type=n.type, title=n.title, body=n.body, report_id=n.report_id, read=n.read,
+                           created_at=time_of(n, "created_at"))
+
+
 @router.get("/notifications")
 async def list_notifications(
     caller: CurrentPrincipal, clients: BackendsDep,
@@ -67,8 +102,7 @@ async def list_notifications(
     reply = await clients.call(clients.notify.ListNotifications, notify_pb2.ListNotificationsRequest(
         page=common_pb2.PageRequest(cursor=cursor, limit=limit), unread_only=unread_only), token=caller.token)
     return NotificationPage(
-        items=[NotificationOut(id=n.id, type=n.type, title=n.title, body=n.body, report_id=n.report_id,
-                               read=n.read, created_at=time_of(n, "created_at")) for n in reply.notifications],
+        items=[notification_out(n) for n in reply.notifications],
         next_cursor=next_cursor(reply.page), unread_count=reply.unread_count)
 
 
@@ -78,3 +112,48 @@ async def mark_read(body: MarkReadIn, caller: CurrentPrincipal, clients: Backend
     reply = await clients.call(clients.notify.MarkRead, notify_pb2.MarkReadRequest(ids=body.ids, all=body.all),
                                token=caller.token)
     return MarkReadOut(updated=reply.updated)
+
+
+@router.get("/notifications/unread-count")
+async def unread_count(caller: CurrentPrincipal, clients: BackendsDep) -> UnreadCountOut:
+    """How many of the caller's notifications are unread (for the badge)."""
+    reply = await clients.call(clients.notify.CountUnread, notify_pb2.CountUnreadRequest(), token=caller.token)
+    return UnreadCountOut(unread_count=reply.unread_count)
+
+
+@router.get("/notifications/{notification_id}/deliveries",
+            responses={404: {"model": Problem, "description": "notification_not_found"}})
+async def list_deliveries(notification_id: Annotated[str, Path(min_length=1, max_length=64)],
+                          caller: CurrentPrincipal, clients: BackendsDep) -> DeliveriesOut:
+    """How one of the caller's notifications went out on email, SMS and push."""
+    reply = await clients.call(clients.notify.ListDeliveries,
+                               notify_pb2.ListDeliveriesRequest(notification_id=notification_id), token=caller.token)
+    return DeliveriesOut(items=[DeliveryOut(
+        id=d.id, channel=d.channel, status=d.status, attempts=d.attempts, destination=d.destination,
+        reason=d.reason, not_before=time_or_none(d, "not_before"), updated_at=time_or_none(d, "updated_at"),
+        template_version=d.template_version) for d in reply.deliveries])
+
+
+@router.get("/events", response_class=StreamingResponse, responses={200: {
+    "content": {"text/event-stream": {"example": 'id: 0198...\nevent: notification\ndata: {"id": "0198..."}\n\n'}},
+    "description": "Server-sent events: `notification` (the inbox item as JSON); `: ping` comments"}})
+async def events(caller: CurrentPrincipal, clients: BackendsDep,
+                 last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64)] = None,
+                 ) -> StreamingResponse:
+    """New inbox items, live; reconnect with Last-Event-ID to get what was missed."""
+    call = clients.notify.WatchNotifications(notify_pb2.WatchNotificationsRequest(after_id=last_event_id or ""),
+                                             metadata=auth_metadata(caller.token))  # no deadline: long-lived
+
+    async def stream():  # noqa: ANN202
+        try:
+            yield "retry: 3000\n\n"
+            async for n in call:
+                if not n.id:
+                    yield ": ping\n\n"
+                    continue
+                yield f"id: {n.id}\nevent: notification\ndata: {notification_out(n).model_dump_json()}\n\n"
+        finally:
+            call.cancel()
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

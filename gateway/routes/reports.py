@@ -62,6 +62,7 @@ class TimelineEntryOut(BaseModel):
 
     id: str
     status: Status
+    action: str = Field(examples=["acknowledge"])
     actor_role: str = Field(examples=["citizen"])
     note: str
     at: datetime
@@ -86,6 +87,14 @@ class ReportOut(BaseModel):
     submitted_at: datetime
     updated_at: datetime
     version: int
+    followers: int = 0
+    comments: int = 0
+    following: bool = False
+    rating: int | None = Field(default=None, ge=1, le=5)
+    rating_comment: str = ""
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    reject_reason: str | None = None
     timeline: list[TimelineEntryOut]
 
     @model_serializer(mode="wrap")
@@ -114,9 +123,12 @@ def report_out(report: reports_pb2.Report) -> ReportOut:
         visibility=visibility, anonymous=report.anonymous, reporter_id=report.reporter_id or None,
         agency=agency, ack_due_at=time_or_none(report, "ack_due_at"),
         resolve_due_at=time_or_none(report, "resolve_due_at"), submitted_at=time_of(report, "submitted_at"),
-        updated_at=time_of(report, "updated_at"), version=report.version,
-        timeline=[TimelineEntryOut(id=t.id, status=_status(t.status), actor_role=t.actor_role, note=t.note,
-                                   at=time_of(t, "at")) for t in report.timeline],
+        updated_at=time_of(report, "updated_at"), version=report.version, followers=report.followers,
+        comments=report.comments, following=report.following, rating=report.rating or None,
+        rating_comment=report.rating_comment, resolved_at=time_or_none(report, "resolved_at"),
+        closed_at=time_or_none(report, "closed_at"), reject_reason=report.reject_reason or None,
+        timeline=[TimelineEntryOut(id=t.id, status=_status(t.status), action=t.action, actor_role=t.actor_role,
+                                   note=t.note, at=time_of(t, "at")) for t in report.timeline],
     )
 
 

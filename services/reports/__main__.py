@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from services.reports.adapters.orm import inbox, outbox
 from services.reports.adapters.seed import load_reference_data
 from services.reports.config import ReportsSettings
 from services.reports.entrypoints.servicer import ReportsServicer
-from services.reports.service_layer import handlers
+from services.reports.service_layer import lifecycle
 from services.reports.service_layer.unit_of_work import ReportsUnitOfWork
 from servicekit import migrate
 from servicekit.auth import grpc_jwks_fetcher
@@ -27,10 +28,24 @@ async def serve(settings: ReportsSettings) -> None:
                         outbox=outbox, inbox=inbox, uow_class=ReportsUnitOfWork)
     server = rt.grpc_server(grpc_jwks_fetcher(settings.identity_grpc_addr))
     await rt.open()
-    rt.consume("assignments", "ROUTING", ["routing.v1.report_assigned"], handlers.apply_assignment)
+    rt.consume("assignments", "ROUTING", ["routing.v1.report_assigned"], lifecycle.apply_assignment)
+    rt.consume("transfers", "ROUTING", ["routing.v1.report_transferred"], lifecycle.apply_transfer)
+    rt.consume("escalations", "ROUTING", ["routing.v1.report_escalated"], lifecycle.apply_escalation)
+    rt.background.append(lambda: auto_close_loop(rt.uow, settings.auto_close_interval_s))
     server.add(add_ReportsServiceServicer_to_server, ReportsServicer(rt.uow),
                reports_pb2.DESCRIPTOR.services_by_name["ReportsService"].full_name)
     await rt.serve(server)
+
+
+async def auto_close_loop(uow_factory, interval: float) -> None:  # noqa: ANN001
+    """Close resolved reports left unanswered for 7 days; state lives in the database."""
+    while True:
+        try:
+            while await lifecycle.close_expired(uow_factory) > 0:
+                pass
+        except Exception:  # noqa: BLE001 - log and try again next round
+            logging.getLogger(__name__).exception("auto-close round failed")
+        await asyncio.sleep(interval)
 
 
 def main(argv: list[str]) -> None:

@@ -12,6 +12,7 @@ class ReportsSettings(CommonSettings):
 
     database_url: str = Field(default="", validation_alias="REPORTS_DATABASE_URL")
     grpc_listen: str = Field(default="", validation_alias="REPORTS_GRPC_LISTEN")
+    auto_close_interval_s: float = Field(default=60.0, validation_alias="REPORTS_AUTO_CLOSE_INTERVAL_S")
 
     def model_post_init(self, _ctx) -> None:  # noqa: ANN001
         if not self.database_url:

@@ -11,6 +11,7 @@ from congdanso.routing.v1.routing_pb2_grpc import add_RoutingServiceServicer_to_
 from services.routing.adapters.orm import inbox, outbox
 from services.routing.adapters.seed import load_reference_data
 from services.routing.config import RoutingSettings
+from services.routing.entrypoints.scheduler import SlaScheduler
 from services.routing.entrypoints.servicer import RoutingServicer
 from services.routing.service_layer import handlers
 from services.routing.service_layer.unit_of_work import RoutingUnitOfWork
@@ -22,12 +23,16 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 async def serve(settings: RoutingSettings) -> None:
-    """Run the gRPC service and its consumers until SIGTERM."""
+    """Run the gRPC service, its consumers and the SLA scheduler until SIGTERM."""
     rt = ServiceRuntime("routing", settings, database_url=settings.database_url, listen=settings.grpc_listen,
                         outbox=outbox, inbox=inbox, uow_class=RoutingUnitOfWork)
     server = rt.grpc_server(grpc_jwks_fetcher(settings.identity_grpc_addr))
     await rt.open()
     rt.consume("submissions", "REPORTS", ["reports.v1.report_submitted"], handlers.assign_submitted)
+    rt.consume("status", "REPORTS", ["reports.v1.report_status_changed"], handlers.apply_status_change)
+    scheduler = SlaScheduler(rt.uow, poll_interval=settings.sla_poll_interval_s, batch=settings.sla_batch,
+                             stop=rt.stop_requested)
+    rt.background.append(scheduler.run)
     server.add(add_RoutingServiceServicer_to_server, RoutingServicer(rt.uow),
                routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name)
     await rt.serve(server)

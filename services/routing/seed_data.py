@@ -62,6 +62,7 @@ __all__ = [
     "RULES",
     "SLAS",
     "SLA_OVERRIDES",
+    "CATEGORY_GROUPS",
     "WORKING_HOURS_PER_DAY",
     "build_agencies",
     "build_rules",
@@ -282,4 +283,12 @@ SLA_OVERRIDES: dict[str, dict] = {
     "live_wire_hazard": _sla(0.25, 4, "calendar"),
     "water_main_burst": _sla(0.5, 8, "calendar"),
     "manhole_cover_missing": _sla(1, 24, "calendar"),
+}
+
+#: Category group -> the report kind filed under it (mirrors the reports catalogue; a test checks).
+#: Every active group must keep a city-wide rule (the rule-set check refuses to drop the last one).
+CATEGORY_GROUPS: dict[str, str] = {
+    **{group: "incident" for group in _GROUP_AGENCY},
+    "feedback": "feedback",
+    "proposal": "proposal",
 }

@@ -7,6 +7,8 @@ modules with `pytestmark = pytest.mark.asyncio(loop_scope="module")`.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 
 import httpx
@@ -19,6 +21,7 @@ from tests.e2e.otlp_sink import TraceSink
 CITIZEN = {"phone": "0901234567", "password": "congdan-demo-2025"}
 OFFICER = {"phone": "0912345678", "password": "canbo-demo-2025"}      # ubnd_26743 (phường Bến Thành)
 OPERATOR = {"phone": "0987654321", "password": "dieuhanh-demo-2025"}
+PASSWORD = "mua-sai-gon-2025"
 
 
 class System:
@@ -64,3 +67,35 @@ async def poll(fn, timeout: float = 15.0, interval: float = 0.02):  # noqa: ANN0
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         await asyncio.sleep(interval)
+
+
+async def sms_code(system, phone_e164: str, *, after: int = 0) -> str:  # noqa: ANN001
+    """The newest 6-digit code the development SMS provider wrote for `phone_e164` (line index > after)."""
+    async def find() -> str | None:
+        path = system.sup.cfg.sms_outbox
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        mine = [json.loads(x) for x in lines[after:] if json.loads(x)["to"] == phone_e164]
+        return re.search(r"\b(\d{6})\b", mine[-1]["text"]).group(1) if mine else None
+    return await poll(find)
+
+
+def sms_count(system) -> int:  # noqa: ANN001
+    """Lines in the SMS outbox so far."""
+    path = system.sup.cfg.sms_outbox
+    return len(path.read_text(encoding="utf-8").splitlines()) if path.exists() else 0
+
+
+async def signed_up(system, phone: str, e164: str, name: str = "Phạm Thị Dung") -> dict:  # noqa: ANN001
+    """Register and verify a new resident; their token pair."""
+    before = sms_count(system)
+    r = await system.http.post("/api/v1/auth/register", json={"phone": phone, "password": PASSWORD,
+                                                               "full_name": name, "language": "en"})
+    assert r.status_code == 201, r.text
+    v = await system.http.post("/api/v1/auth/verify", json={"phone": phone,
+                                                             "code": await sms_code(system, e164, after=before)})
+    assert v.status_code == 200, v.text
+    return v.json()
+
+
+def bearer(tokens: dict) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}

@@ -1,23 +1,48 @@
-"""Notify consumers: keep the recipient projection and write inbox items for report events."""
+"""Notify consumers: the recipient projection and who hears what about reports and deadlines.
+
+Each handler runs inside the consumer's unit of work (effect + inbox row in one commit).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select, update
 
 from congdanso.identity.v1 import events_pb2 as identity_events
 from congdanso.reports.v1 import events_pb2 as reports_events
 from congdanso.reports.v1 import reports_pb2
-from services.notify.adapters.orm import Notification, Recipient
-from services.notify.domain.templates import STATUS_NAMES, render
-from servicekit.events import new_id
+from congdanso.routing.v1 import events_pb2 as routing_events
+from services.notify.adapters.orm import Delivery, Follower, Notification, Preference, Recipient, TrackedReport
+from services.notify.service_layer.notifying import Clock, notify, officers_of, utcnow
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 STATUS_KEYS = {v: k.removeprefix("REPORT_STATUS_").lower() for k, v in reports_pb2.ReportStatus.items()}
+STATUS_NAMES = {
+    "vi": {"submitted": "đã gửi", "assigned": "đã phân công", "in_progress": "đang xử lý", "resolved": "đã xử lý",
+           "closed": "đã đóng", "rejected": "bị từ chối", "withdrawn": "đã rút"},
+    "en": {"submitted": "submitted", "assigned": "assigned", "in_progress": "in progress", "resolved": "resolved",
+           "closed": "closed", "rejected": "rejected", "withdrawn": "withdrawn"},
+}
+RESIDENT_TYPES = {"assigned": "report_assigned", "in_progress": "report_acknowledged", "resolved": "report_resolved",
+                  "closed": "report_closed", "rejected": "report_rejected"}
+
+
+def short(report_id: str) -> str:
+    """The short form of a report id shown in messages."""
+    return report_id[-8:]
+
+
+def local_time(ts) -> str:  # noqa: ANN001
+    """A protobuf Timestamp as HH:MM dd/mm/yyyy in Ho Chi Minh City, '-' when unset."""
+    if not ts.seconds and not ts.nanos:
+        return "-"
+    return ts.ToDatetime(UTC).astimezone(TZ).strftime("%H:%M %d/%m/%Y")
 
 
 async def project_user(event, uow) -> None:  # noqa: ANN001
-    """identity.v1.user_registered: remember language, role and agency."""
+    """identity.v1.user_registered: remember language, role, agency and home ward."""
     msg = event.parse(identity_events.UserRegistered)
     row = await uow.session.get(Recipient, msg.user_id) or Recipient(user_id=msg.user_id)
     row.language, row.role = msg.language or "vi", msg.role or "citizen"
@@ -25,39 +50,97 @@ async def project_user(event, uow) -> None:  # noqa: ANN001
     uow.session.add(row)
 
 
-async def _language(uow, user_id: str) -> str:  # noqa: ANN001
-    row = await uow.session.get(Recipient, user_id)
-    return row.language if row else "vi"
+async def erase_user(event, uow) -> None:  # noqa: ANN001
+    """identity.v1.user_deleted: erase everything notify holds about the person."""
+    user_id = event.parse(identity_events.UserDeleted).user_id
+    for table in (Notification, Delivery, Follower, Preference, Recipient):
+        await uow.session.execute(delete(table).where(table.user_id == user_id))
+    await uow.session.execute(update(TrackedReport).where(TrackedReport.reporter_id == user_id)
+                              .values(reporter_id=""))
 
 
-async def _notify(uow, *, event_id: str, user_id: str, message_type: str, report_id: str,  # noqa: ANN001
-                  values: dict[str, str]) -> None:
-    """Render in the recipient's language and add one inbox item (deduplicated per event)."""
-    language = await _language(uow, user_id)
-    title, body = render(message_type, language, values)
-    uow.session.add(Notification(
-        id=new_id(), user_id=user_id, type=message_type, title=title, body=body, report_id=report_id,
-        dedupe_key=f"{event_id}:{user_id}", created_at=datetime.now(UTC)))
+async def _track(uow, report_id: str, **fields: str) -> TrackedReport:  # noqa: ANN001
+    row = await uow.session.get(TrackedReport, report_id) or TrackedReport(report_id=report_id, reporter_id="",
+                                                                          agency_code="")
+    for name, value in fields.items():
+        if value:
+            setattr(row, name, value)
+    uow.session.add(row)
+    return row
 
 
-async def on_report_submitted(event, uow) -> None:  # noqa: ANN001
+async def _audience(uow, report_id: str, reporter_id: str) -> list[str]:  # noqa: ANN001
+    """The reporter and the report's followers."""
+    followers = (await uow.session.scalars(select(Follower.user_id).where(Follower.report_id == report_id))).all()
+    return [reporter_id, *followers]
+
+
+async def on_report_submitted(event, uow, clock: Clock = utcnow) -> None:  # noqa: ANN001
     """Tell the reporter their report arrived."""
     msg = event.parse(reports_events.ReportSubmitted)
-    await _notify(uow, event_id=event.id, user_id=msg.reporter_id, message_type="report_submitted",
-                  report_id=msg.report_id, values={"short_id": msg.report_id[-8:]})
+    await _track(uow, msg.report_id, reporter_id=msg.reporter_id)
+    await notify(uow, event_id=event.id, user_ids=[msg.reporter_id], message_type="report_submitted",
+                 report_id=msg.report_id, values={"short_id": short(msg.report_id)}, clock=clock)
 
 
-async def on_status_changed(event, uow) -> None:  # noqa: ANN001
-    """Tell the reporter what happened to their report."""
+async def on_status_changed(event, uow, clock: Clock = utcnow) -> None:  # noqa: ANN001
+    """Tell the reporter and followers; tell the agency's officers of new work and reopenings."""
     msg = event.parse(reports_events.ReportStatusChanged)
-    status = STATUS_KEYS.get(msg.to_status, "")
-    language = await _language(uow, msg.reporter_id)
-    values = {"short_id": msg.report_id[-8:], "status": STATUS_NAMES[language].get(status, status)}
-    message_type = "report_status_changed"
+    report = await _track(uow, msg.report_id, reporter_id=msg.reporter_id, agency_code=msg.agency_code)
+    status, previous = STATUS_KEYS.get(msg.to_status, ""), STATUS_KEYS.get(msg.from_status, "")
+    due = local_time(msg.resolve_due_at)
+
+    def values(language: str) -> dict[str, str]:
+        agency = (msg.agency_name.en if language == "en" else msg.agency_name.vi) or msg.agency_code
+        return {"short_id": short(msg.report_id), "status": STATUS_NAMES[language].get(status, status),
+                "agency_name": agency, "due": due, "note": msg.note or "-", "reason": msg.note or "-"}
+
+    if status != "withdrawn":
+        await notify(uow, event_id=event.id, user_ids=await _audience(uow, msg.report_id, report.reporter_id),
+                     message_type=RESIDENT_TYPES.get(status, "report_status_changed"), report_id=msg.report_id,
+                     values=values, clock=clock)
     if status == "assigned":
-        message_type = "report_assigned"
-        values["agency_name"] = (msg.agency_name.en if language == "en" else msg.agency_name.vi) or msg.agency_code
-        due = msg.resolve_due_at.ToDatetime(UTC).astimezone(TZ) if msg.HasField("resolve_due_at") else None
-        values["due"] = due.strftime("%H:%M %d/%m/%Y") if due else "-"
-    await _notify(uow, event_id=event.id, user_id=msg.reporter_id, message_type=message_type,
-                  report_id=msg.report_id, values=values)
+        kind = "agency_report_reopened" if previous == "resolved" else "agency_new_assignment"
+        await notify(uow, event_id=f"{event.id}:agency", user_ids=await officers_of(uow.session, msg.agency_code),
+                     message_type=kind, report_id=msg.report_id, values=values, clock=clock)
+
+
+async def on_report_activity(event, uow, clock: Clock = utcnow) -> None:  # noqa: ANN001
+    """report_followed / report_commented / report_merged."""
+    if event.subject.endswith("report_followed"):
+        msg = event.parse(reports_events.ReportFollowed)
+        if not await uow.session.get(Follower, (msg.report_id, msg.user_id)):
+            uow.session.add(Follower(report_id=msg.report_id, user_id=msg.user_id))
+        return
+    if event.subject.endswith("report_commented"):
+        msg = event.parse(reports_events.ReportCommented)
+        report = await _track(uow, msg.report_id)
+        values = {"short_id": short(msg.report_id)}
+        if msg.author_role == "citizen":
+            await notify(uow, event_id=event.id, user_ids=await officers_of(uow.session, report.agency_code),
+                         message_type="agency_report_commented", report_id=msg.report_id, values=values, clock=clock)
+        elif not msg.internal:
+            await notify(uow, event_id=event.id, user_ids=await _audience(uow, msg.report_id, report.reporter_id),
+                         message_type="report_commented", report_id=msg.report_id, values=values, clock=clock)
+        return
+    if event.subject.endswith("report_merged"):
+        msg = event.parse(reports_events.ReportMerged)
+        report = await _track(uow, msg.report_id)
+        await notify(uow, event_id=event.id, user_ids=await _audience(uow, msg.report_id, report.reporter_id),
+                     message_type="report_merged", report_id=msg.report_id, clock=clock,
+                     values={"short_id": short(msg.report_id), "parent_short_id": short(msg.parent_report_id)})
+
+
+async def on_deadline(event, uow, clock: Clock = utcnow) -> None:  # noqa: ANN001
+    """routing.v1.sla_warning -> the agency's officers; report_escalated -> them and the parent agency's."""
+    if event.subject.endswith("sla_warning"):
+        msg = event.parse(routing_events.SlaWarning)
+        await notify(uow, event_id=event.id, user_ids=await officers_of(uow.session, msg.agency_code),
+                     message_type="sla_warning", report_id=msg.report_id, clock=clock,
+                     values={"short_id": short(msg.report_id), "deadline": msg.deadline, "due": local_time(msg.due_at)})
+        return
+    msg = event.parse(routing_events.ReportEscalated)
+    await notify(uow, event_id=event.id, message_type="report_escalated", report_id=msg.report_id, clock=clock,
+                 user_ids=await officers_of(uow.session, msg.agency_code, msg.escalated_to_agency_code),
+                 values={"short_id": short(msg.report_id), "deadline": msg.deadline, "due": local_time(msg.due_at),
+                         "agency_code": msg.escalated_to_agency_code or "-"})

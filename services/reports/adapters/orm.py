@@ -15,6 +15,10 @@ class Base(DeclarativeBase):
     """Declarative base of the reports database."""
 
 
+# reports_fts (SQLite FTS5) and the PostgreSQL GIN index are created by hand in migration 0002.
+Base.metadata.info["unmanaged"] = ("reports_fts", "ix_reports_search")
+
+
 class Category(Base):
     __tablename__ = "categories"
     code: Mapped[str] = mapped_column(String(60), primary_key=True)
@@ -57,8 +61,25 @@ class Report(Base):
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reject_reason: Mapped[str] = mapped_column(String(20), default="")
+    rating: Mapped[int] = mapped_column(Integer, default=0)
+    rating_comment: Mapped[str] = mapped_column(Text, default="")
+    followers: Mapped[int] = mapped_column(Integer, default=0)
+    comments: Mapped[int] = mapped_column(Integer, default=0)
+    merged_into: Mapped[str] = mapped_column(String(36), default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")  # folded (no diacritics) for search
 
-    __table_args__ = (Index("ix_reports_status_submitted", "status", "submitted_at"),)
+    __table_args__ = (
+        Index("ix_reports_status_submitted", "status", "submitted_at"),
+        Index("ix_reports_public_feed", "visibility", "id"),
+        Index("ix_reports_agency_status_due", "agency_code", "status", "resolve_due_at"),
+        Index("ix_reports_reporter_id_id", "reporter_id", "id"),
+        Index("ix_reports_ward_submitted", "ward_code", "submitted_at"),
+        Index("ix_reports_resolved_status", "status", "resolved_at"),
+    )
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -72,6 +93,26 @@ class TimelineEntry(Base):
     actor_role: Mapped[str] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"))
+    author_id: Mapped[str] = mapped_column(String(36))
+    author_role: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_comments_report_id_id", "report_id", "id"),)
+
+
+class Follow(Base):
+    __tablename__ = "follows"
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class IdempotencyKey(Base):

@@ -1,52 +1,18 @@
-"""ReportsService gRPC servicer: proto <-> handlers and views."""
+"""ReportsService gRPC servicer: proto <-> handlers and views, nothing else."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy.orm.exc import StaleDataError
 
 from congdanso.common.v1 import common_pb2
 from congdanso.reports.v1 import reports_pb2, reports_pb2_grpc
-from services.reports.adapters.orm import Report, TimelineEntry
-from services.reports.domain import model
-from services.reports.service_layer import handlers, views
+from services.reports.entrypoints import convert
+from services.reports.service_layer import handlers, lifecycle, queries, social, views
 from servicekit.auth import current_principal, require_principal
-from servicekit.errors import InvalidArgument
-
-KIND_FROM_PB = {v: k.value for k, v in handlers.KIND_PB.items()}
-VISIBILITY_FROM_PB = {reports_pb2.VISIBILITY_UNSPECIFIED: "public", reports_pb2.VISIBILITY_PUBLIC: "public",
-                      reports_pb2.VISIBILITY_PRIVATE: "private"}
-VISIBILITY_PB = {"public": reports_pb2.VISIBILITY_PUBLIC, "private": reports_pb2.VISIBILITY_PRIVATE}
-
-
-def _ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
-
-
-def report_pb(report: Report, timeline: list[TimelineEntry], privileged: bool) -> reports_pb2.Report:
-    """Proto view; the reporter is shown only to privileged callers or when not anonymous."""
-    location = None
-    if report.latitude is not None or report.ward_code:
-        location = common_pb2.Location(latitude=report.latitude or 0.0, longitude=report.longitude or 0.0,
-                                       ward_code=report.ward_code or "", address=report.address)
-    return reports_pb2.Report(
-        id=report.id, kind=handlers.KIND_PB[model.Kind(report.kind)], category_code=report.category_code,
-        category_group=report.category_group, description=report.description, location=location,
-        status=handlers.STATUS_PB[model.Status(report.status)], visibility=VISIBILITY_PB[report.visibility],
-        anonymous=report.anonymous, reporter_id=report.reporter_id if privileged else "",
-        agency_code=report.agency_code,
-        agency_name=common_pb2.LocalizedText(vi=report.agency_name_vi, en=report.agency_name_en),
-        ack_due_at=_ts(report.ack_due_at), resolve_due_at=_ts(report.resolve_due_at),
-        submitted_at=_ts(report.submitted_at), updated_at=_ts(report.updated_at), version=report.version,
-        timeline=[reports_pb2.TimelineEntry(
-            id=t.id, status=handlers.STATUS_PB[model.Status(t.status)], actor_role=t.actor_role,
-            note=t.note, at=_ts(t.at)) for t in timeline],
-    )
+from servicekit.errors import Conflict, InvalidArgument
+from servicekit.pagination import page_limit
 
 
 class ReportsServicer(reports_pb2_grpc.ReportsServiceServicer):
@@ -55,37 +21,114 @@ class ReportsServicer(reports_pb2_grpc.ReportsServiceServicer):
     def __init__(self, uow_factory):  # noqa: ANN001
         self.uow = uow_factory
 
+    async def _view(self, report_id: str, principal) -> reports_pb2.Report:  # noqa: ANN001
+        async with self.uow() as uow:
+            report, timeline, privileged = await views.get_report(report_id, uow.session, principal)
+            following = await social.is_following(uow.session, report_id, principal)
+        return convert.report_pb(report, timeline, privileged, following=following)
+
     async def SubmitReport(self, request, context):  # noqa: ANN001, N802
         principal = require_principal()
-        if request.kind not in KIND_FROM_PB:
+        if request.kind not in convert.KIND_FROM_PB:
             raise InvalidArgument("kind must be incident, feedback or proposal", code="invalid_kind", field="kind")
         if len(request.idempotency_key) > 128:
             raise InvalidArgument("Idempotency-Key is too long", code="invalid_idempotency_key")
-        has_location = request.HasField("location")
-        loc = request.location
+        loc, has_location = request.location, request.HasField("location")
         cmd = handlers.SubmitReport(
-            kind=KIND_FROM_PB[request.kind], category_code=request.category_code, description=request.description,
+            kind=convert.KIND_FROM_PB[request.kind], category_code=request.category_code,
+            description=request.description,
             latitude=loc.latitude if has_location else None, longitude=loc.longitude if has_location else None,
             ward_code=loc.ward_code if has_location else "", address=loc.address if has_location else "",
-            visibility=VISIBILITY_FROM_PB.get(request.visibility, "public"), anonymous=request.anonymous,
-            idempotency_key=request.idempotency_key,
-        )
+            visibility=convert.VISIBILITY_FROM_PB.get(request.visibility, "public"), anonymous=request.anonymous,
+            idempotency_key=request.idempotency_key)
         async with self.uow() as uow:
             report = await handlers.submit_report(cmd, uow, principal)
-            report, timeline, privileged = await views.get_report(report.id, uow.session, principal)
-        return report_pb(report, timeline, privileged)
+        return await self._view(report.id, principal)
 
     async def GetReport(self, request, context):  # noqa: ANN001, N802
+        return await self._view(request.id, current_principal.get())
+
+    async def TransitionReport(self, request, context):  # noqa: ANN001, N802
+        principal = require_principal()
+        if request.action not in convert.ACTION_FROM_PB:
+            raise InvalidArgument("unknown action", code="invalid_action", field="action")
+        cmd = lifecycle.Transition(report_id=request.id, action=convert.ACTION_FROM_PB[request.action],
+                                   note=request.note, reason=request.reason,
+                                   expected_version=request.expected_version)
+        try:
+            async with self.uow() as uow:
+                await lifecycle.transition(cmd, uow, principal)
+        except StaleDataError as exc:
+            raise Conflict("the report changed meanwhile; reload it") from exc
+        return await self._view(request.id, principal)
+
+    async def ListReports(self, request, context):  # noqa: ANN001, N802
+        principal = current_principal.get()
+        f = queries.ReportFilter(
+            scope=convert.SCOPE_FROM_PB.get(request.scope, "public"),
+            kinds=[convert.KIND_FROM_PB[k] for k in request.kinds if k in convert.KIND_FROM_PB],
+            category_codes=list(request.category_codes)[:50], ward_codes=list(request.ward_codes)[:200],
+            statuses=[convert.STATUS_FROM_PB[s] for s in request.statuses if s in convert.STATUS_FROM_PB],
+            q=request.q[:200], submitted_from=convert.dt(request.submitted_from, request.HasField("submitted_from")),
+            submitted_to=convert.dt(request.submitted_to, request.HasField("submitted_to")),
+            bbox=(request.min_lat, request.min_lon, request.max_lat, request.max_lon)
+            if any((request.min_lat, request.min_lon, request.max_lat, request.max_lon)) else None,
+            agency_code=request.agency_code, sort=request.sort or "newest")
+        limit = page_limit(request.page.limit)
         async with self.uow() as uow:
-            report, timeline, privileged = await views.get_report(request.id, uow.session, current_principal.get())
-        return report_pb(report, timeline, privileged)
+            rows, cursor = await queries.list_reports(uow.session, f, principal, cursor=request.page.cursor,
+                                                      limit=limit)
+        return reports_pb2.ListReportsResponse(
+            reports=[convert.report_pb(r, [], f.scope != "public" and views.can_see_private(r, principal))
+                     for r in rows],
+            page=common_pb2.PageResponse(next_cursor=cursor))
+
+    async def AddComment(self, request, context):  # noqa: ANN001, N802
+        principal = require_principal()
+        async with self.uow() as uow:
+            comment = await social.add_comment(request.report_id, request.body, request.internal, uow, principal)
+        return convert.comment_pb(comment, True, principal.user_id)
+
+    async def ListComments(self, request, context):  # noqa: ANN001, N802
+        principal = current_principal.get()
+        limit = page_limit(request.page.limit, maximum=100)
+        async with self.uow() as uow:
+            rows, more, privileged = await social.list_comments(
+                request.report_id, uow.session, principal, after=request.page.cursor, limit=limit)
+        viewer = principal.user_id if principal else ""
+        return reports_pb2.ListCommentsResponse(
+            comments=[convert.comment_pb(c, privileged, viewer) for c in rows],
+            page=common_pb2.PageResponse(next_cursor=rows[-1].id if more and rows else ""))
+
+    async def FollowReport(self, request, context):  # noqa: ANN001, N802
+        principal = require_principal()
+        async with self.uow() as uow:
+            following, followers = await social.follow(request.report_id, request.follow, uow, principal)
+        return reports_pb2.FollowReportResponse(following=following, followers=followers)
+
+    async def RateReport(self, request, context):  # noqa: ANN001, N802
+        principal = require_principal()
+        async with self.uow() as uow:
+            await social.rate(request.report_id, request.stars, request.comment, uow, principal)
+        return await self._view(request.report_id, principal)
+
+    async def GetStats(self, request, context):  # noqa: ANN001, N802
+        end = convert.dt(request.to, request.HasField("to")) or datetime.now(UTC)
+        start = convert.dt(getattr(request, "from"), request.HasField("from"))
+        if start is None:
+            raise InvalidArgument("from is required", code="invalid_period", field="from")
+        async with self.uow() as uow:
+            rows = await queries.stats(uow.session, start=start, end=end, group_by=request.group_by or "agency",
+                                       agency_code=request.agency_code, ward_code=request.ward_code,
+                                       category_code=request.category_code)
+        return reports_pb2.GetStatsResponse(rows=[reports_pb2.StatsRow(**r) for r in rows])
 
     async def ListCategories(self, request, context):  # noqa: ANN001, N802
         async with self.uow() as uow:
             cats = await views.list_categories(uow.session, request.include_inactive)
         return reports_pb2.ListCategoriesResponse(categories=[reports_pb2.Category(
             code=c.code, name=common_pb2.LocalizedText(vi=c.name_vi, en=c.name_en),
-            kind=handlers.KIND_PB[model.Kind(c.kind)], group=c.group, active=c.active,
+            kind=handlers.KIND_PB[handlers.model.Kind(c.kind)], group=c.group, active=c.active,
             photo_required=c.photo_required) for c in cats])
 
     async def ListWards(self, request, context):  # noqa: ANN001, N802

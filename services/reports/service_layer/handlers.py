@@ -10,9 +10,8 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.exc import IntegrityError
 
-from congdanso.common.v1 import common_pb2
 from congdanso.reports.v1 import events_pb2, reports_pb2
-from congdanso.routing.v1 import events_pb2 as routing_events
+from services.reports.adapters import search
 from services.reports.adapters.orm import Category, IdempotencyKey, Report, TimelineEntry, Ward
 from services.reports.domain import model
 from services.reports.domain.errors import IdempotencyKeyReused, UnknownCategory, UnknownWard
@@ -74,6 +73,7 @@ async def submit_report(cmd: SubmitReport, uow, principal: Principal) -> Report:
     )
     uow.session.add(report)
     await uow.session.flush()  # rows referencing the report (no ORM relationships) come after it
+    await search.index_report(uow.session, report)
     uow.session.add(TimelineEntry(id=new_id(), report_id=report.id, status=report.status, action="submit",
                                   actor_id=principal.user_id, actor_role="citizen", at=now))
     if cmd.idempotency_key:
@@ -117,29 +117,6 @@ async def _check_location(cmd: SubmitReport, uow) -> str | None:  # noqa: ANN001
             raise UnknownWard(f"unknown ward {cmd.ward_code!r}", field="location.ward_code")
         return cmd.ward_code
     return None
-
-
-async def apply_assignment(event, uow) -> None:  # noqa: ANN001
-    """routing.v1.report_assigned: move the report to `assigned` with agency and due times."""
-    msg = event.parse(routing_events.ReportAssigned)
-    report = await uow.session.get(Report, msg.report_id)
-    if report is None:
-        raise LookupError(f"report {msg.report_id} not found")  # retried, then dead-lettered
-    before = model.Status(report.status)
-    report.status = model.next_status(before, model.Action.ASSIGN, "system")
-    report.agency_code = msg.agency_code
-    report.agency_name_vi, report.agency_name_en = msg.agency_name.vi, msg.agency_name.en
-    report.ack_due_at = msg.ack_due_at.ToDatetime(UTC) if msg.HasField("ack_due_at") else None
-    report.resolve_due_at = msg.resolve_due_at.ToDatetime(UTC) if msg.HasField("resolve_due_at") else None
-    report.updated_at = _now()
-    uow.session.add(TimelineEntry(id=new_id(), report_id=report.id, status=report.status, action="assign",
-                                  actor_role="system", note=msg.agency_code, at=report.updated_at))
-    await uow.session.flush()
-    uow.emit(events_pb2.ReportStatusChanged(
-        report_id=report.id, from_status=STATUS_PB[before], to_status=STATUS_PB[model.Status(report.status)],
-        reporter_id=report.reporter_id, agency_code=report.agency_code, actor_role="system",
-        resolve_due_at=msg.resolve_due_at, version=report.version, category_code=report.category_code,
-        agency_name=common_pb2.LocalizedText(vi=report.agency_name_vi, en=report.agency_name_en)))
 
 
 def _ts(value: datetime) -> Timestamp:

@@ -1,39 +1,58 @@
-"""Routing commands: assign a submitted report to an agency with its deadlines."""
+"""Routing commands: assign submitted reports, follow their status, transfer them."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select
 
 from congdanso.common.v1 import common_pb2
 from congdanso.reports.v1 import events_pb2 as reports_events
 from congdanso.reports.v1 import reports_pb2
 from congdanso.routing.v1 import events_pb2
-from services.routing.adapters.orm import Agency, Assignment, CalendarDay, RoutingRule, Sla
+from services.routing.adapters.orm import Agency, Assignment, CalendarDay, RoutingRule, Sla, TransferRow
+from services.routing.domain import errors
 from services.routing.domain import rules as rules_mod
+from services.routing.domain import sla as sla_mod
 from services.routing.domain.calendar import WorkingCalendar, due_at
+from services.routing.service_layer.clocks import IOC, start_clocks, stop_clocks, ts
+from servicekit.auth import Principal
 
-IOC = "ioc"
+log = logging.getLogger(__name__)
+MAX_TRANSFERS = 3
+FINISHED = frozenset({"resolved", "closed", "rejected", "withdrawn"})
+REOPEN_ROLES = frozenset({"reporter", "citizen"})
 KIND_NAMES = {reports_pb2.REPORT_KIND_INCIDENT: "incident", reports_pb2.REPORT_KIND_FEEDBACK: "feedback",
               reports_pb2.REPORT_KIND_PROPOSAL: "proposal"}
 DEFAULT_SLA = Sla(scope="group", code="*", ack_hours=8, resolve_hours=80, calendar="working")
+Clock = Callable[[], datetime]
 
 
-def _ts(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
+def utcnow() -> datetime:
+    """The current instant (handlers take a clock so tests can pin time)."""
+    return datetime.now(UTC)
+
+
+def status_name(value: int) -> str:
+    """REPORT_STATUS_IN_PROGRESS -> "in_progress"."""
+    return reports_pb2.ReportStatus.Name(value).removeprefix("REPORT_STATUS_").lower()
+
+
+def to_rule(r: RoutingRule) -> rules_mod.Rule:
+    """Table row -> domain rule."""
+    return rules_mod.Rule(id=r.id, version=r.version, agency_code=r.agency_code, priority=r.priority,
+                          kind=r.kind or None, category_code=r.category_code or None,
+                          category_group=r.category_group or None,
+                          ward_codes=frozenset(r.ward_codes) if r.ward_codes is not None else None)
 
 
 async def active_rules(session) -> list[rules_mod.Rule]:  # noqa: ANN001
-    """The active version of every rule."""
-    rows = (await session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True)))).all()
-    return [rules_mod.Rule(id=r.id, version=r.version, agency_code=r.agency_code, priority=r.priority,
-                           kind=r.kind, category_code=r.category_code, category_group=r.category_group,
-                           ward_codes=frozenset(r.ward_codes) if r.ward_codes is not None else None)
-            for r in rows]
+    """The current, enabled version of every rule."""
+    rows = (await session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True),
+                                                            RoutingRule.enabled.is_(True)))).all()
+    return [to_rule(r) for r in rows]
 
 
 async def working_calendar(session) -> WorkingCalendar:  # noqa: ANN001
@@ -49,6 +68,15 @@ async def sla_for(session, category_code: str, category_group: str) -> Sla:  # n
             or await session.get(Sla, ("group", category_group)) or DEFAULT_SLA)
 
 
+async def deadlines(session, category_code: str, category_group: str,  # noqa: ANN001
+                    start: datetime) -> tuple[datetime, datetime]:
+    """(ack due, resolve due) for a report of this category handed over at `start`, in UTC."""
+    sla = await sla_for(session, category_code, category_group)
+    calendar = await working_calendar(session)
+    return (due_at(calendar, start, sla.ack_hours, sla.calendar).astimezone(UTC),
+            due_at(calendar, start, sla.resolve_hours, sla.calendar).astimezone(UTC))
+
+
 async def decide(session, *, kind: str, category_code: str, category_group: str, ward_code: str):  # noqa: ANN001, ANN201
     """Routing decision; an unknown or inactive agency falls back to the operations centre."""
     decision = rules_mod.decide(await active_rules(session), kind=kind, category_code=category_code,
@@ -56,33 +84,117 @@ async def decide(session, *, kind: str, category_code: str, category_group: str,
     agency = await session.get(Agency, decision.agency_code)
     if agency is None or not agency.active:
         decision = rules_mod.Decision(IOC, decision.rule, f"{decision.reason}; agency "
-                                      f"{decision.agency_code} unavailable: operations centre triage")
+                                      f"{decision.agency_code} unavailable: operations centre triage",
+                                      decision.candidates, unavailable=True)
         agency = await session.get(Agency, IOC)
     return decision, agency
 
 
-async def assign_submitted(event, uow) -> None:  # noqa: ANN001
-    """reports.v1.report_submitted: decide the agency, compute deadlines, emit report_assigned."""
+def _assigned_event(a: Assignment, agency: Agency, *, reopened: bool = False) -> events_pb2.ReportAssigned:
+    return events_pb2.ReportAssigned(
+        report_id=a.report_id, agency_code=agency.code,
+        agency_name=common_pb2.LocalizedText(vi=agency.name_vi, en=agency.name_en), rule_id=a.rule_id,
+        rule_version=a.rule_version, ack_due_at=ts(a.ack_due_at), resolve_due_at=ts(a.resolve_due_at),
+        triage=a.triage, reopened=reopened)
+
+
+async def assign_submitted(event, uow, now: Clock = utcnow) -> None:  # noqa: ANN001
+    """reports.v1.report_submitted: decide the agency, start the clocks, emit report_assigned."""
     msg = event.parse(reports_events.ReportSubmitted)
     if await uow.session.get(Assignment, msg.report_id) is not None:
         return  # already routed (e.g. the same report re-announced): nothing to do
-    decision, agency = await decide(uow.session, kind=KIND_NAMES.get(msg.kind, ""), category_code=msg.category_code,
+    kind = KIND_NAMES.get(msg.kind, "")
+    decision, agency = await decide(uow.session, kind=kind, category_code=msg.category_code,
                                     category_group=msg.category_group, ward_code=msg.ward_code)
-    sla = await sla_for(uow.session, msg.category_code, msg.category_group)
-    calendar = await working_calendar(uow.session)
-    now = datetime.now(UTC)
+    at = now()
+    ack_due, resolve_due = await deadlines(uow.session, msg.category_code, msg.category_group, at)
     assignment = Assignment(
         report_id=msg.report_id, agency_code=agency.code, rule_id=decision.rule.id if decision.rule else "",
         rule_version=decision.rule.version if decision.rule else 0, reason=decision.reason[:300],
-        category_code=msg.category_code, ward_code=msg.ward_code, assigned_at=now,
-        ack_due_at=due_at(calendar, now, sla.ack_hours, sla.calendar),
-        resolve_due_at=due_at(calendar, now, sla.resolve_hours, sla.calendar),
-        triage=decision.rule is None or agency.code == IOC and decision.agency_code != IOC,
-    )
+        category_code=msg.category_code, category_group=msg.category_group, kind=kind, ward_code=msg.ward_code,
+        assigned_at=at, ack_due_at=ack_due, resolve_due_at=resolve_due, transfers=0,
+        triage=decision.triage, report_status="assigned")
     uow.session.add(assignment)
-    uow.emit(events_pb2.ReportAssigned(
-        report_id=msg.report_id, agency_code=agency.code,
-        agency_name=common_pb2.LocalizedText(vi=agency.name_vi, en=agency.name_en),
-        rule_id=assignment.rule_id, rule_version=assignment.rule_version,
-        ack_due_at=_ts(assignment.ack_due_at), resolve_due_at=_ts(assignment.resolve_due_at),
-        triage=assignment.triage))
+    await start_clocks(uow.session, assignment)
+    uow.emit(_assigned_event(assignment, agency))
+    if assignment.triage:
+        log.warning("report needs triage", extra={"report_id": msg.report_id, "category": msg.category_code,
+                                                  "ward": msg.ward_code, "reason": decision.reason})
+        uow.emit(events_pb2.TriageNeeded(report_id=msg.report_id, category_code=msg.category_code,
+                                         category_group=msg.category_group, ward_code=msg.ward_code,
+                                         reason=decision.reason[:300]))
+
+
+async def apply_status_change(event, uow, now: Clock = utcnow) -> None:  # noqa: ANN001
+    """reports.v1.report_status_changed: stop clocks on ack/finish; a resident's reopen reassigns."""
+    msg = event.parse(reports_events.ReportStatusChanged)
+    before, after = status_name(msg.from_status), status_name(msg.to_status)
+    reopen = before == "resolved" and after == "assigned" and msg.actor_role in REOPEN_ROLES
+    a = await uow.session.get(Assignment, msg.report_id, with_for_update=True)
+    if a is None:
+        if reopen or after == "in_progress" or after in FINISHED:
+            raise errors.AssignmentNotYetKnown(msg.report_id)  # the submission is still on its way: retry
+        return
+    a.report_status = after
+    if after == "in_progress":
+        await stop_clocks(uow.session, a.report_id, (sla_mod.ACK,), now())
+    elif after in FINISHED:
+        await stop_clocks(uow.session, a.report_id, (sla_mod.ACK, sla_mod.RESOLVE), now())
+    elif reopen:
+        await _reassign_reopened(uow, a, now())
+
+
+async def _reassign_reopened(uow, a: Assignment, at: datetime) -> None:  # noqa: ANN001
+    """Same agency, fresh deadlines from now, report_assigned again."""
+    agency = await uow.session.get(Agency, a.agency_code)
+    a.assigned_at = at
+    a.ack_due_at, a.resolve_due_at = await deadlines(uow.session, a.category_code, a.category_group, at)
+    await start_clocks(uow.session, a)
+    uow.emit(_assigned_event(a, agency, reopened=True))
+
+
+def _check_transfer_request(principal: Principal, a: Assignment, to_code: str, reason: str) -> None:
+    """Who may transfer, and whether the report can still move."""
+    if principal.role in ("officer", "agency_admin") and principal.agency_code != a.agency_code:
+        raise errors.NotYourAgency("only the assigned agency can transfer this report")
+    if not 5 <= len(reason) <= 500:
+        raise errors.InvalidTransfer("a reason of 5 to 500 characters is required", field="reason")
+    if a.report_status in FINISHED:
+        raise errors.NotTransferable(f"the report is {a.report_status}")
+    if to_code == a.agency_code:
+        raise errors.InvalidTransfer("the report is already assigned to this agency", field="to_agency_code")
+
+
+async def transfer_report(uow, *, principal: Principal, report_id: str,  # noqa: ANN001
+                          to_agency_code: str, reason: str, now: Clock = utcnow) -> Assignment:
+    """Hand the report to another agency with fresh deadlines; after 3 transfers it goes to the IOC."""
+    reason = reason.strip()
+    a = await uow.session.get(Assignment, report_id, with_for_update=True)
+    if a is None:
+        raise errors.AssignmentNotFound("no assignment for this report")
+    _check_transfer_request(principal, a, to_agency_code, reason)
+    requested = await uow.session.get(Agency, to_agency_code)
+    if requested is None or not requested.active:
+        raise errors.InvalidTransfer("unknown or inactive agency", field="to_agency_code")
+    redirected = principal.role != "operator" and a.transfers >= MAX_TRANSFERS
+    target = await uow.session.get(Agency, IOC) if redirected else requested
+    if target.code == a.agency_code:
+        raise errors.NotTransferable("transfer limit reached: the operations centre decides",
+                                     code="transfer_limit_reached")
+    at = now()
+    uow.session.add(TransferRow(report_id=a.report_id, from_agency_code=a.agency_code, to_agency_code=target.code,
+                                requested_agency_code=requested.code, reason=reason, actor_id=principal.user_id,
+                                actor_role=principal.role, at=at))
+    from_code = a.agency_code
+    a.agency_code, a.transfers, a.assigned_at, a.report_status = target.code, a.transfers + 1, at, "assigned"
+    a.triage = redirected
+    a.reason = (f"transferred from {from_code}" + (" (transfer limit: operations centre)" if redirected else ""))
+    a.ack_due_at, a.resolve_due_at = await deadlines(uow.session, a.category_code, a.category_group, at)
+    await start_clocks(uow.session, a)
+    uow.emit(events_pb2.ReportTransferred(
+        report_id=a.report_id, from_agency_code=from_code, to_agency_code=target.code, reason=reason,
+        resolve_due_at=ts(a.resolve_due_at), ack_due_at=ts(a.ack_due_at),
+        to_agency_name=common_pb2.LocalizedText(vi=target.name_vi, en=target.name_en), transfer_count=a.transfers,
+        requested_agency_code=requested.code, actor_role=principal.role))
+    await uow.commit()
+    return a

@@ -22,7 +22,8 @@ async def _diff_and_tables(url: str, metadata) -> tuple[list, set[str]]:  # noqa
     engine = create_async_engine(url)
     async with engine.connect() as conn:
         def check(sync_conn):  # noqa: ANN001, ANN202
-            ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+            ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True,
+                                                              "include_name": migrate.include_name(metadata)})
             return compare_metadata(ctx, metadata), set(inspect(sync_conn).get_table_names())
         result = await conn.run_sync(check)
     await engine.dispose()

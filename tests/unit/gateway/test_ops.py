@@ -117,10 +117,13 @@ async def test_openapi_lists_every_route_with_its_tag(client):
     doc = (await client.get("/openapi.json")).json()
     assert doc["info"] == {"title": "congdanso API", "version": "1", "description": doc["info"]["description"]}
     found = {(method, path): op["tags"] for path, item in doc["paths"].items() for method, op in item.items()}
-    assert set(found) == set(ROUTES)
+    assert set(ROUTES) <= set(found)  # the core routes; areas add more
     for key, tag in ROUTES.items():
         assert found[key] == [tag], key
-    assert {t["name"] for t in doc["tags"]} == set(ROUTES.values())
+    declared = {t["name"] for t in doc["tags"]}
+    assert all(len(tags) == 1 and tags[0] in declared for tags in found.values()), found
+    assert {tags[0] for tags in found.values()} == declared  # no tag declared but unused
+    assert all(t.get("description") for t in doc["tags"])
 
 
 async def test_openapi_documents_problems_not_422(client):

@@ -99,9 +99,13 @@ async def test_get_report_maps_every_field(client, peers, bearer):
         "agency": {"code": "ubnd_26734", "name": {"vi": "UBND phường Sài Gòn", "en": "Saigon Ward People's Committee"}},
         "ack_due_at": "2025-07-02T08:00:00Z", "resolve_due_at": None, "submitted_at": "2025-07-01T08:00:00Z",
         "updated_at": "2025-07-01T08:00:00Z", "version": 2,
+        "followers": 0, "comments": 0, "following": False, "rating": None, "rating_comment": "",
+        "resolved_at": None, "closed_at": None, "reject_reason": None,
         "timeline": [
-            {"id": "t-1", "status": "submitted", "actor_role": "citizen", "note": "", "at": "2025-07-01T08:00:00Z"},
-            {"id": "t-2", "status": "assigned", "actor_role": "system", "note": "routed", "at": "2025-07-01T08:00:00Z"}],
+            {"id": "t-1", "status": "submitted", "action": "", "actor_role": "citizen", "note": "",
+             "at": "2025-07-01T08:00:00Z"},
+            {"id": "t-2", "status": "assigned", "action": "", "actor_role": "system", "note": "routed",
+             "at": "2025-07-01T08:00:00Z"}],
     }
     assert peers.last("GetReport").request.id == "r-7"
 
@@ -130,7 +134,7 @@ async def test_categories_wards_agencies(client, peers):
     body = r.json()
     assert body["next_cursor"] == "c-2"
     assert body["items"][0] == {"code": "ubnd_26734", "name": {"vi": "UBND", "en": "PC"}, "kind": "ward_committee",
-                                "parent_code": "ioc", "ward_code": "26734"}
+                                "parent_code": "ioc", "ward_code": "26734", "active": False, "contact": ""}
     sent = peers.last("ListAgencies").request
     assert (sent.page.limit, sent.page.cursor, sent.kind) == (2, "", "ward_committee")
 

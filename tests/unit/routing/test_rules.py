@@ -32,7 +32,8 @@ def test_ward_scoped_rule_beats_city_wide_rule():
 
 
 def test_feedback_goes_to_operations_centre_and_unknown_group_to_fallback():
-    assert route(kind="feedback", category_code="feedback_service_quality", category_group="feedback").agency_code == "ioc"
+    feedback = route(kind="feedback", category_code="feedback_service_quality", category_group="feedback")
+    assert feedback.agency_code == "ioc"
     d = route(category_code="x", category_group="unknown")
     assert d.agency_code == "ioc" and d.rule.id == "r-fallback"
 
@@ -47,3 +48,68 @@ def test_ward_agency_rule_is_skipped_without_a_ward():
              Rule(id="city", version=1, agency_code="ca_tphcm", priority=0)]
     d = decide(rules, kind="incident", category_code="n", category_group="noise", ward_code="", fallback_agency="ioc")
     assert d.agency_code == "ca_tphcm"
+
+
+# --- rule-set checks run before a save -------------------------------------------------------
+
+from services.routing.domain.rules import find_ties, uncovered_groups  # noqa: E402
+from services.routing.seed_data import CATEGORY_GROUPS  # noqa: E402
+
+
+def rule(id_: str, agency: str = "ioc", **kw) -> Rule:  # noqa: ANN003
+    return Rule(id=id_, version=1, agency_code=agency, **kw)
+
+
+def test_seed_rules_have_no_ties_and_cover_every_group():
+    assert find_ties(rules_from_seed()) == []
+    assert uncovered_groups(rules_from_seed(), CATEGORY_GROUPS) == []
+
+
+def test_same_condition_and_priority_is_a_tie():
+    a = rule("a", "so_xd", category_group="roads", kind="incident", priority=20)
+    b = rule("b", "ctmt", category_group="roads", kind="incident", priority=20)
+    assert find_ties([a, b]) == [(a, b)]
+
+
+def test_different_priority_or_disjoint_conditions_are_no_tie():
+    a = rule("a", category_group="roads", priority=20)
+    assert find_ties([a, rule("b", category_group="roads", priority=21)]) == []
+    assert find_ties([a, rule("c", category_group="waste", priority=20)]) == []
+    assert find_ties([rule("d", ward_codes=frozenset({"26743"})), rule("e", ward_codes=frozenset({"26734"}))]) == []
+
+
+def test_overlapping_ward_sets_tie_but_a_ward_rule_never_ties_a_city_rule():
+    a = rule("a", category_group="noise", ward_codes=frozenset({"26743", "26734"}))
+    b = rule("b", category_group="noise", ward_codes=frozenset({"26734"}))
+    assert find_ties([a, b]) == [(a, b)]
+    assert find_ties([a, rule("c", category_group="noise")]) == []
+
+
+def test_any_kind_and_a_set_kind_differ_in_specificity():
+    assert find_ties([rule("a", category_group="roads"), rule("b", category_group="roads", kind="incident")]) == []
+
+
+def test_group_without_city_wide_rule_is_uncovered():
+    ward_only = rule("w", category_group="roads", kind="incident", ward_codes=frozenset({"26743"}))
+    assert uncovered_groups([ward_only], {"roads": "incident"}) == ["roads"]
+    assert uncovered_groups([ward_only, rule("c", category_group="roads")], {"roads": "incident"}) == []
+
+
+def test_category_rules_and_other_kinds_do_not_cover_a_group():
+    only_category = rule("c", category_code="road_pothole", category_group="roads")
+    feedback_rule = rule("f", kind="feedback")
+    assert uncovered_groups([only_category, feedback_rule], {"roads": "incident", "feedback": "feedback"}) == ["roads"]
+
+
+def test_catch_all_covers_everything_and_marks_triage():
+    catch_all = rule("r-fallback")
+    assert uncovered_groups([catch_all], CATEGORY_GROUPS) == []
+    d = decide([catch_all], kind="incident", category_code="x", category_group="y", ward_code="", fallback_agency="ioc")
+    assert d.triage and d.agency_code == "ioc" and "triage" in d.reason
+
+
+def test_specific_rule_is_not_triage_and_candidates_are_ranked():
+    d = route(category_code="illegal_dumping", category_group="waste")
+    assert not d.triage
+    assert [c.id for c in d.candidates][:2] == ["r-illegal-dumping-ward", "r-waste-city"]
+    assert d.candidates[-1].id == "r-fallback"

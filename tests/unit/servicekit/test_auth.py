@@ -120,3 +120,4 @@ def test_internal_caller_needs_the_exact_shared_token():
     assert internal_caller((("x-cds-internal", "notify:s3cret"),), "") is None  # not configured: never
     assert internal_caller((("x-cds-internal", "s3cret"),), "s3cret") is None
     assert internal_caller((("authorization", "Bearer s3cret"),), "s3cret") is None
+

@@ -1,0 +1,33 @@
+"""Text rules without I/O: folding for accent-insensitive search, masking personal data."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Vietnamese phone numbers (0xx / +84 / 84, with spaces, dots or dashes), 12-digit personal ID
+# numbers and 9-digit old ID cards, e-mail addresses.
+_PHONE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.\-]?\d){8,10}(?!\d)")
+_ID_NUMBER = re.compile(r"(?<!\d)(?:\d{12}|\d{9})(?!\d)")
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+MASK = "[đã ẩn]"
+
+
+def fold(text: str) -> str:
+    """Lower-case text without diacritics ("Đường ngập" -> "duong ngap"), for search."""
+    decomposed = unicodedata.normalize("NFD", text or "")
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return stripped.replace("đ", "d").replace("Đ", "D").lower()
+
+
+def search_terms(query: str, limit: int = 12) -> list[str]:
+    """Folded words of a search query (at most `limit`)."""
+    return _WORD.findall(fold(query))[:limit]
+
+
+def mask_pii(text: str) -> str:
+    """Hide phone numbers, ID numbers and e-mail addresses a resident typed into public text."""
+    text = _EMAIL.sub(MASK, text or "")
+    text = _PHONE.sub(MASK, text)
+    return _ID_NUMBER.sub(MASK, text)

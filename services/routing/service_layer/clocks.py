@@ -1,0 +1,104 @@
+"""The SLA clocks of assignments: start, stop, and fire what is due (warnings, escalations)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import select
+
+from congdanso.common.v1 import common_pb2
+from congdanso.routing.v1 import events_pb2
+from services.routing.adapters.orm import Agency, Assignment, SlaClockRow
+from services.routing.domain import sla
+
+log = logging.getLogger(__name__)
+IOC = "ioc"
+_FIELDS = ("agency_code", "started_at", "warn_at", "due_at", "warned_at", "breached_at", "stopped_at")
+
+
+def ts(value: datetime) -> Timestamp:
+    """An aware datetime as a protobuf Timestamp."""
+    out = Timestamp()
+    out.FromDatetime(value)
+    return out
+
+
+def to_clock(row: SlaClockRow) -> sla.Clock:
+    """Table row -> domain clock."""
+    return sla.Clock(report_id=row.report_id, deadline=row.deadline,
+                     **{name: getattr(row, name) for name in _FIELDS})
+
+
+def _write(row: SlaClockRow, clock: sla.Clock) -> None:
+    """Domain clock -> table row (next_at included, so the claim query finds it)."""
+    for name in _FIELDS:
+        setattr(row, name, getattr(clock, name))
+    row.next_at = clock.next_at()
+
+
+async def start_clocks(session, assignment: Assignment, fraction: float = sla.WARN_FRACTION) -> None:  # noqa: ANN001
+    """(Re)start the ack and resolve clocks of an assignment from its assigned_at."""
+    for deadline, due in ((sla.ACK, assignment.ack_due_at), (sla.RESOLVE, assignment.resolve_due_at)):
+        clock = sla.start(assignment.report_id, deadline, assignment.agency_code, assignment.assigned_at, due,
+                          fraction)
+        row = await session.get(SlaClockRow, (assignment.report_id, deadline), with_for_update=True)
+        if row is None:
+            row = SlaClockRow(report_id=assignment.report_id, deadline=deadline, escalated_to="")
+            session.add(row)
+        row.escalated_to = ""
+        _write(row, clock)
+
+
+async def stop_clocks(session, report_id: str, deadlines: tuple[str, ...], now: datetime) -> None:  # noqa: ANN001
+    """Stop the named clocks of a report (already stopped or breached ones stay as they are)."""
+    for deadline in deadlines:
+        row = await session.get(SlaClockRow, (report_id, deadline), with_for_update=True)
+        if row is not None:
+            _write(row, sla.stop(to_clock(row), now))
+
+
+async def escalation_target(session, agency_code: str) -> Agency:  # noqa: ANN001
+    """The parent agency if it exists and is active, else the operations centre."""
+    agency = await session.get(Agency, agency_code)
+    parent = await session.get(Agency, agency.parent_code) if agency and agency.parent_code else None
+    if parent is not None and parent.active:
+        return parent
+    return await session.get(Agency, IOC)
+
+
+def _claim(dialect: str, now: datetime, batch: int):  # noqa: ANN202
+    """Due clocks, earliest first; PostgreSQL replicas skip rows another one holds."""
+    q = select(SlaClockRow).where(SlaClockRow.next_at <= now).order_by(SlaClockRow.next_at).limit(batch)
+    return q.with_for_update(skip_locked=True) if dialect == "postgresql" else q
+
+
+async def fire_due(uow, now: datetime, batch: int = 100) -> int:  # noqa: ANN001
+    """One scheduler pass: emit what is due and record it in the same commit; returns events emitted.
+
+    On SQLite the unit of work's BEGIN IMMEDIATE makes this the single writer; on PostgreSQL the
+    claimed rows stay locked (SKIP LOCKED for other replicas) until the commit with the outbox rows.
+    """
+    emitted = 0
+    async with uow:
+        rows = (await uow.session.scalars(_claim(uow.session.bind.dialect.name, now, batch))).all()
+        for row in rows:
+            clock, actions = sla.advance(to_clock(row), now)
+            for action in actions:
+                emitted += 1
+                if action == sla.WARN:
+                    uow.emit(events_pb2.SlaWarning(report_id=row.report_id, agency_code=row.agency_code,
+                                                   deadline=row.deadline, due_at=ts(row.due_at)))
+                else:
+                    target = await escalation_target(uow.session, row.agency_code)
+                    row.escalated_to = target.code
+                    log.warning("sla breached", extra={"report_id": row.report_id, "deadline": row.deadline,
+                                                       "agency": row.agency_code, "escalated_to": target.code})
+                    uow.emit(events_pb2.ReportEscalated(
+                        report_id=row.report_id, agency_code=row.agency_code, escalated_to_agency_code=target.code,
+                        deadline=row.deadline, due_at=ts(row.due_at),
+                        escalated_to_agency_name=common_pb2.LocalizedText(vi=target.name_vi, en=target.name_en)))
+            _write(row, clock)
+        await uow.commit()
+    return emitted
