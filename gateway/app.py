@@ -54,7 +54,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     # add_middleware puts each new one outermost: body limit is innermost, security headers outermost,
     # so that even a 413, a 500 or a CORS preflight answer carries the headers.
-    app.add_middleware(BodyLimitMiddleware, max_body=settings.max_json_body)
+    app.add_middleware(BodyLimitMiddleware, max_body=settings.max_json_body,
+                       overrides={"/api/v1/media": settings.max_upload_body})
     app.add_middleware(ErrorGuardMiddleware)
     if settings.cors_origins:
         app.add_middleware(

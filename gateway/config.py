@@ -17,6 +17,7 @@ class GatewaySettings(CommonSettings):
 
     http_addr: str = Field(default="127.0.0.1:8080", validation_alias="GATEWAY_HTTP_ADDR")
     max_json_body: int = Field(default=64 * 1024, ge=0, validation_alias="GATEWAY_MAX_JSON_BODY")
+    max_upload_body: int = Field(default=10 * 1024 * 1024 + 4096, validation_alias="GATEWAY_MAX_UPLOAD_BODY")
     grpc_deadline_s: float = Field(default=5.0, gt=0, validation_alias="GATEWAY_GRPC_DEADLINE_S")
     ready_timeout_s: float = Field(default=1.0, gt=0, validation_alias="GATEWAY_READY_TIMEOUT_S")
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, validation_alias="GATEWAY_CORS_ORIGINS")

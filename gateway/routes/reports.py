@@ -13,6 +13,7 @@ from congdanso.reports.v1 import reports_pb2
 from gateway.auth import CurrentPrincipal, OptionalPrincipal
 from gateway.clients import Backends, backends
 from gateway.errors import Problem
+from gateway.routes.media import MediaOut, media_out
 from gateway.protoconv import LocalizedText, enum_in, enum_out, text, time_of, time_or_none
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -48,6 +49,9 @@ class SubmitReportIn(BaseModel):
     location: Location | None = None
     visibility: Visibility = "public"
     anonymous: bool = False
+    attributes: dict[str, str] = Field(default={}, max_length=20,
+                                       description="the category's extra fields; lists: comma-separated keys")
+    media_ids: list[str] = Field(default=[], max_length=5, description="photos uploaded with POST /api/v1/media")
 
 
 class AgencyRef(BaseModel):
@@ -95,6 +99,8 @@ class ReportOut(BaseModel):
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     reject_reason: str | None = None
+    attributes: dict[str, str] = {}
+    media: list[MediaOut] = []
     timeline: list[TimelineEntryOut]
 
     @model_serializer(mode="wrap")
@@ -127,6 +133,8 @@ def report_out(report: reports_pb2.Report) -> ReportOut:
         comments=report.comments, following=report.following, rating=report.rating or None,
         rating_comment=report.rating_comment, resolved_at=time_or_none(report, "resolved_at"),
         closed_at=time_or_none(report, "closed_at"), reject_reason=report.reject_reason or None,
+        attributes=dict(report.attributes),
+        media=[media_out(m) for m in report.media],
         timeline=[TimelineEntryOut(id=t.id, status=_status(t.status), action=t.action, actor_role=t.actor_role,
                                    note=t.note, at=time_of(t, "at")) for t in report.timeline],
     )
@@ -142,7 +150,8 @@ def submit_request(body: SubmitReportIn, idempotency_key: str) -> reports_pb2.Su
         kind=enum_in(reports_pb2.ReportKind, "REPORT_KIND_", body.kind), category_code=body.category_code,
         description=body.description, location=location,
         visibility=enum_in(reports_pb2.Visibility, "VISIBILITY_", body.visibility), anonymous=body.anonymous,
-        idempotency_key=idempotency_key)
+        idempotency_key=idempotency_key, attributes=body.attributes,
+        media_ids=body.media_ids)
 
 
 @router.post("/reports", status_code=201, responses={

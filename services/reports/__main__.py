@@ -9,11 +9,12 @@ from pathlib import Path
 
 from congdanso.reports.v1 import reports_pb2
 from congdanso.reports.v1.reports_pb2_grpc import add_ReportsServiceServicer_to_server
+from services.reports.adapters.media_store import FileMediaStore
 from services.reports.adapters.orm import inbox, outbox
 from services.reports.adapters.seed import load_reference_data
 from services.reports.config import ReportsSettings
 from services.reports.entrypoints.servicer import ReportsServicer
-from services.reports.service_layer import lifecycle
+from services.reports.service_layer import lifecycle, privacy
 from services.reports.service_layer.unit_of_work import ReportsUnitOfWork
 from servicekit import migrate
 from servicekit.auth import grpc_jwks_fetcher
@@ -31,8 +32,9 @@ async def serve(settings: ReportsSettings) -> None:
     rt.consume("assignments", "ROUTING", ["routing.v1.report_assigned"], lifecycle.apply_assignment)
     rt.consume("transfers", "ROUTING", ["routing.v1.report_transferred"], lifecycle.apply_transfer)
     rt.consume("escalations", "ROUTING", ["routing.v1.report_escalated"], lifecycle.apply_escalation)
+    rt.consume("erasures", "IDENTITY", ["identity.v1.user_deleted"], privacy.pseudonymise_user)
     rt.background.append(lambda: auto_close_loop(rt.uow, settings.auto_close_interval_s))
-    server.add(add_ReportsServiceServicer_to_server, ReportsServicer(rt.uow),
+    server.add(add_ReportsServiceServicer_to_server, ReportsServicer(rt.uow, FileMediaStore(Path(settings.media_dir))),
                reports_pb2.DESCRIPTOR.services_by_name["ReportsService"].full_name)
     await rt.serve(server)
 

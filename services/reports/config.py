@@ -12,6 +12,7 @@ class ReportsSettings(CommonSettings):
 
     database_url: str = Field(default="", validation_alias="REPORTS_DATABASE_URL")
     grpc_listen: str = Field(default="", validation_alias="REPORTS_GRPC_LISTEN")
+    media_dir: str = Field(default="", validation_alias="REPORTS_MEDIA_DIR")
     auto_close_interval_s: float = Field(default=60.0, validation_alias="REPORTS_AUTO_CLOSE_INTERVAL_S")
 
     def model_post_init(self, _ctx) -> None:  # noqa: ANN001
@@ -19,3 +20,5 @@ class ReportsSettings(CommonSettings):
             self.database_url = sqlite_url(self.var_dir, "reports")
         if not self.grpc_listen:
             self.grpc_listen = self.reports_grpc_addr
+        if not self.media_dir:
+            self.media_dir = str(self.var_dir / "media")

@@ -168,3 +168,30 @@ def hcmc_wards() -> list[dict]:
     ]
     wards.sort(key=lambda w: w["code"])
     return wards
+
+
+#: Extra fields some starter categories ask for (Open311 attribute model; see domain/attributes.py).
+CATEGORY_ATTRIBUTES: dict[str, list[dict]] = {
+    "flooding": [
+        {"code": "water_depth_cm", "datatype": "number", "required": False, "order": 1,
+         "description_vi": "Độ sâu nước ước tính (cm)", "description_en": "Estimated water depth (cm)"},
+        {"code": "passable", "datatype": "singlevaluelist", "required": False, "order": 2,
+         "description_vi": "Xe máy có đi qua được không?", "description_en": "Can motorbikes get through?",
+         "values": [{"key": "yes", "name_vi": "Đi được", "name_en": "Yes"},
+                    {"key": "hard", "name_vi": "Khó khăn", "name_en": "With difficulty"},
+                    {"key": "no", "name_vi": "Không đi được", "name_en": "No"}]},
+    ],
+    "road_pothole": [
+        {"code": "size", "datatype": "singlevaluelist", "required": False, "order": 1,
+         "description_vi": "Kích thước ổ gà", "description_en": "Size of the pothole",
+         "values": [{"key": "small", "name_vi": "Nhỏ (dưới 30 cm)", "name_en": "Small (under 30 cm)"},
+                    {"key": "large", "name_vi": "Lớn (30 cm trở lên)", "name_en": "Large (30 cm or more)"}]},
+    ],
+    "illegal_dumping": [
+        {"code": "waste_types", "datatype": "multivaluelist", "required": False, "order": 1,
+         "description_vi": "Loại rác", "description_en": "Kinds of waste",
+         "values": [{"key": "household", "name_vi": "Rác sinh hoạt", "name_en": "Household"},
+                    {"key": "construction", "name_vi": "Xà bần", "name_en": "Construction debris"},
+                    {"key": "hazardous", "name_vi": "Chất thải nguy hại", "name_en": "Hazardous"}]},
+    ],
+}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.inbox import inbox_table
@@ -29,6 +29,10 @@ class Category(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     photo_required: Mapped[bool] = mapped_column(Boolean, default=False)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    description_vi: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    attributes: Mapped[list] = mapped_column(JSON, default=list)   # domain.attributes.Attribute dicts
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Ward(Base):
@@ -52,7 +56,7 @@ class Report(Base):
     status: Mapped[str] = mapped_column(String(20))
     visibility: Mapped[str] = mapped_column(String(10), default="public")
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
-    reporter_id: Mapped[str] = mapped_column(String(36), index=True)
+    reporter_id: Mapped[str] = mapped_column(String(64), index=True)
     agency_code: Mapped[str] = mapped_column(String(40), default="", index=True)
     agency_name_vi: Mapped[str] = mapped_column(String(200), default="")
     agency_name_en: Mapped[str] = mapped_column(String(200), default="")
@@ -71,6 +75,7 @@ class Report(Base):
     comments: Mapped[int] = mapped_column(Integer, default=0)
     merged_into: Mapped[str] = mapped_column(String(36), default="")
     search_text: Mapped[str] = mapped_column(Text, default="")  # folded (no diacritics) for search
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)  # the category's extra fields
 
     __table_args__ = (
         Index("ix_reports_status_submitted", "status", "submitted_at"),
@@ -89,7 +94,7 @@ class TimelineEntry(Base):
     report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), index=True)
     status: Mapped[str] = mapped_column(String(20))
     action: Mapped[str] = mapped_column(String(20))
-    actor_id: Mapped[str] = mapped_column(String(36), default="")
+    actor_id: Mapped[str] = mapped_column(String(64), default="")
     actor_role: Mapped[str] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -99,7 +104,7 @@ class Comment(Base):
     __tablename__ = "comments"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"))
-    author_id: Mapped[str] = mapped_column(String(36))
+    author_id: Mapped[str] = mapped_column(String(64))
     author_role: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -111,13 +116,27 @@ class Comment(Base):
 class Follow(Base):
     __tablename__ = "follows"
     report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Media(Base):
+    """An uploaded, cleaned photo; bytes live in the media store under `<id>` and `<id>-thumb`."""
+
+    __tablename__ = "media"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    uploader_id: Mapped[str] = mapped_column(String(64), index=True)
+    report_id: Mapped[str | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    content_type: Mapped[str] = mapped_column(String(20))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class IdempotencyKey(Base):
     __tablename__ = "idempotency_keys"
-    reporter_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reporter_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"))

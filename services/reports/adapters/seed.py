@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from services.reports.adapters.orm import Category, Ward
-from services.reports.seed_data import CATEGORIES, hcmc_wards
+from services.reports.domain.attributes import check_definition
+from services.reports.seed_data import CATEGORIES, CATEGORY_ATTRIBUTES, hcmc_wards
 from servicekit.db import make_engine, session_factory
 
 
@@ -16,5 +17,6 @@ async def load_reference_data(database_url: str) -> None:
                 session.add(Ward(**ward))
         for cat in CATEGORIES:
             if await session.get(Category, cat["code"]) is None:
-                session.add(Category(active=True, **cat))
+                extra = check_definition(CATEGORY_ATTRIBUTES.get(cat["code"], []))
+                session.add(Category(active=True, attributes=extra, **cat))
     await engine.dispose()

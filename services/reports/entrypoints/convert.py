@@ -64,7 +64,7 @@ def report_pb(report: Report, timeline: list[TimelineEntry], privileged: bool, *
         followers=report.followers, comments=report.comments, rating=report.rating,
         rating_comment=text(report.rating_comment), resolved_at=ts(report.resolved_at),
         closed_at=ts(report.closed_at), reject_reason=report.reject_reason, following=following,
-        merged_into=report.merged_into,
+        merged_into=report.merged_into, attributes=report.attributes or {},
         timeline=[reports_pb2.TimelineEntry(
             id=t.id, status=STATUS_PB[model.Status(t.status)], actor_role=t.actor_role,
             note=t.note if privileged or t.actor_role != "citizen" else text(t.note), at=ts(t.at),
@@ -77,3 +77,38 @@ def comment_pb(c: Comment, privileged: bool, viewer_id: str) -> reports_pb2.Comm
     body = c.body if privileged or c.author_role != "citizen" else mask_pii(c.body)
     return reports_pb2.Comment(id=c.id, report_id=c.report_id, author_role=c.author_role, body=body,
                                internal=c.internal, created_at=ts(c.created_at), mine=c.author_id == viewer_id)
+
+
+def category_pb(c) -> reports_pb2.Category:  # noqa: ANN001
+    """Proto view of a category with its extra fields."""
+    return reports_pb2.Category(
+        code=c.code, name=common_pb2.LocalizedText(vi=c.name_vi, en=c.name_en), kind=KIND_PB[model.Kind(c.kind)],
+        group=c.group, active=c.active, photo_required=c.photo_required, urgent=c.urgent,
+        description=common_pb2.LocalizedText(vi=c.description_vi or "", en=c.description_en or ""),
+        attributes=[reports_pb2.CategoryAttribute(
+            code=a["code"], datatype=a["datatype"], required=a["required"], order=a["order"],
+            variable=a.get("variable", True),
+            description=common_pb2.LocalizedText(vi=a.get("description_vi", ""), en=a.get("description_en", "")),
+            values=[reports_pb2.AttributeValue(key=v["key"], name=common_pb2.LocalizedText(
+                vi=v.get("name_vi", ""), en=v.get("name_en", ""))) for v in a.get("values", [])])
+            for a in (c.attributes or [])])
+
+
+def category_from_pb(c: reports_pb2.Category) -> dict:
+    """Fields of an UpsertCategory command from the proto."""
+    return {
+        "code": c.code, "name_vi": c.name.vi, "name_en": c.name.en, "kind": KIND_FROM_PB.get(c.kind, ""),
+        "group": c.group, "active": c.active, "photo_required": c.photo_required, "urgent": c.urgent,
+        "description_vi": c.description.vi, "description_en": c.description.en,
+        "attributes": [{"code": a.code, "datatype": a.datatype, "required": a.required, "order": a.order,
+                        "variable": a.variable, "description_vi": a.description.vi,
+                        "description_en": a.description.en,
+                        "values": [{"key": v.key, "name_vi": v.name.vi, "name_en": v.name.en} for v in a.values]}
+                       for a in c.attributes],
+    }
+
+
+def media_pb(m) -> reports_pb2.Media:  # noqa: ANN001
+    """Proto view of a photo's metadata."""
+    return reports_pb2.Media(id=m.id, content_type=m.content_type, width=m.width, height=m.height, bytes=m.bytes,
+                             report_id=m.report_id or "")

@@ -9,7 +9,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from congdanso.common.v1 import common_pb2
 from congdanso.reports.v1 import reports_pb2, reports_pb2_grpc
 from services.reports.entrypoints import convert
-from services.reports.service_layer import handlers, lifecycle, queries, social, views
+from services.reports.domain.text import mask_pii
+from services.reports.adapters.media_store import MediaStore
+from services.reports.service_layer import catalogue, handlers, lifecycle, media, queries, social, views
 from servicekit.auth import current_principal, require_principal
 from servicekit.errors import Conflict, InvalidArgument
 from servicekit.pagination import page_limit
@@ -18,14 +20,28 @@ from servicekit.pagination import page_limit
 class ReportsServicer(reports_pb2_grpc.ReportsServiceServicer):
     """Translates RPCs to reports handlers and views."""
 
-    def __init__(self, uow_factory):  # noqa: ANN001
-        self.uow = uow_factory
+    def __init__(self, uow_factory, store: MediaStore):  # noqa: ANN001
+        self.uow, self.store = uow_factory, store
 
     async def _view(self, report_id: str, principal) -> reports_pb2.Report:  # noqa: ANN001
         async with self.uow() as uow:
             report, timeline, privileged = await views.get_report(report_id, uow.session, principal)
             following = await social.is_following(uow.session, report_id, principal)
-        return convert.report_pb(report, timeline, privileged, following=following)
+            photos = await media.of_report(uow.session, report_id)
+        out = convert.report_pb(report, timeline, privileged, following=following)
+        out.media.extend(convert.media_pb(m) for m in photos)
+        return out
+
+    async def UploadMedia(self, request, context):  # noqa: ANN001, N802
+        principal = require_principal()
+        async with self.uow() as uow:
+            return convert.media_pb(await media.upload(request.content, uow, self.store, principal))
+
+    async def GetMedia(self, request, context):  # noqa: ANN001, N802
+        async with self.uow() as uow:
+            row, content = await media.read(request.id, request.thumbnail, uow.session, self.store,
+                                            current_principal.get())
+        return reports_pb2.MediaContent(media=convert.media_pb(row), content=content)
 
     async def SubmitReport(self, request, context):  # noqa: ANN001, N802
         principal = require_principal()
@@ -40,7 +56,8 @@ class ReportsServicer(reports_pb2_grpc.ReportsServiceServicer):
             latitude=loc.latitude if has_location else None, longitude=loc.longitude if has_location else None,
             ward_code=loc.ward_code if has_location else "", address=loc.address if has_location else "",
             visibility=convert.VISIBILITY_FROM_PB.get(request.visibility, "public"), anonymous=request.anonymous,
-            idempotency_key=request.idempotency_key)
+            idempotency_key=request.idempotency_key, attributes=dict(request.attributes),
+            media_ids=tuple(request.media_ids))
         async with self.uow() as uow:
             report = await handlers.submit_report(cmd, uow, principal)
         return await self._view(report.id, principal)
@@ -73,7 +90,8 @@ class ReportsServicer(reports_pb2_grpc.ReportsServiceServicer):
             submitted_to=convert.dt(request.submitted_to, request.HasField("submitted_to")),
             bbox=(request.min_lat, request.min_lon, request.max_lat, request.max_lon)
             if any((request.min_lat, request.min_lon, request.max_lat, request.max_lon)) else None,
-            agency_code=request.agency_code, sort=request.sort or "newest")
+            agency_code=request.agency_code, sort=request.order if request.order == "oldest" else request.sort or "newest",
+            ids=list(request.ids)[:100], offset=request.offset)
         limit = page_limit(request.page.limit)
         async with self.uow() as uow:
             rows, cursor = await queries.list_reports(uow.session, f, principal, cursor=request.page.cursor,
@@ -126,10 +144,31 @@ class ReportsServicer(reports_pb2_grpc.ReportsServiceServicer):
     async def ListCategories(self, request, context):  # noqa: ANN001, N802
         async with self.uow() as uow:
             cats = await views.list_categories(uow.session, request.include_inactive)
-        return reports_pb2.ListCategoriesResponse(categories=[reports_pb2.Category(
-            code=c.code, name=common_pb2.LocalizedText(vi=c.name_vi, en=c.name_en),
-            kind=handlers.KIND_PB[handlers.model.Kind(c.kind)], group=c.group, active=c.active,
-            photo_required=c.photo_required) for c in cats])
+        return reports_pb2.ListCategoriesResponse(categories=[convert.category_pb(c) for c in cats])
+
+    async def GetCategory(self, request, context):  # noqa: ANN001, N802
+        async with self.uow() as uow:
+            return convert.category_pb(await catalogue.get_category(request.code, uow.session))
+
+    async def UpsertCategory(self, request, context):  # noqa: ANN001, N802
+        principal = require_principal()
+        cmd = catalogue.UpsertCategory(**convert.category_from_pb(request.category))
+        async with self.uow() as uow:
+            return convert.category_pb(await catalogue.upsert_category(cmd, uow, principal))
+
+    async def ListUpdates(self, request, context):  # noqa: ANN001, N802
+        since = convert.dt(request.since, request.HasField("since"))
+        if since is None:
+            raise InvalidArgument("since is required", code="invalid_since", field="since")
+        async with self.uow() as uow:
+            rows = await queries.list_updates(uow.session, since=since, limit=request.limit or 100,
+                                              agency_code=request.agency_code)
+        return reports_pb2.ListUpdatesResponse(updates=[reports_pb2.ReportUpdate(
+            report_id=r.id, status=handlers.STATUS_PB[handlers.model.Status(r.status)], agency_code=r.agency_code,
+            entry=reports_pb2.TimelineEntry(
+                id=t.id, status=handlers.STATUS_PB[handlers.model.Status(t.status)], actor_role=t.actor_role,
+                note=t.note if t.actor_role != "citizen" else mask_pii(t.note), at=convert.ts(t.at),
+                action=t.action)) for t, r in rows])
 
     async def ListWards(self, request, context):  # noqa: ANN001, N802
         async with self.uow() as uow:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -14,6 +14,8 @@ from congdanso.reports.v1 import events_pb2, reports_pb2
 from services.reports.adapters import search
 from services.reports.adapters.orm import Category, IdempotencyKey, Report, TimelineEntry, Ward
 from services.reports.domain import model
+from services.reports.domain.attributes import check_values
+from services.reports.service_layer import media
 from services.reports.domain.errors import IdempotencyKeyReused, UnknownCategory, UnknownWard
 from servicekit.auth import Principal
 from servicekit.errors import InvalidArgument, PermissionDenied
@@ -36,11 +38,21 @@ class SubmitReport:
     visibility: str = "public"
     anonymous: bool = False
     idempotency_key: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
+    media_ids: tuple[str, ...] = ()
 
     def fingerprint(self) -> str:
         """Hash of the request body, to tell a retry from a reuse of the same key."""
         body = {k: v for k, v in asdict(self).items() if k != "idempotency_key"}
         return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+SUBMIT_SCOPES = frozenset({"open311:submit", "reports:write"})
+
+
+def may_submit(principal: Principal) -> bool:
+    """Residents, and integration clients holding a submit scope, file reports."""
+    return principal.role == "citizen" or (principal.role == "client" and bool(principal.scopes & SUBMIT_SCOPES))
 
 
 def _now() -> datetime:
@@ -49,8 +61,9 @@ def _now() -> datetime:
 
 async def submit_report(cmd: SubmitReport, uow, principal: Principal) -> Report:  # noqa: ANN001
     """Validate and store a new report, its first timeline entry and report_submitted."""
-    if principal.role != "citizen":
-        raise PermissionDenied("only residents file reports", code="role_not_allowed")
+    if not may_submit(principal):
+        raise PermissionDenied("only residents and integration clients with a submit scope file reports",
+                               code="role_not_allowed")
     if cmd.idempotency_key:
         replay = await _replay(cmd, uow, principal)
         if replay is not None:
@@ -61,6 +74,7 @@ async def submit_report(cmd: SubmitReport, uow, principal: Principal) -> Report:
     if category.kind != cmd.kind:
         raise InvalidArgument("category does not belong to this kind", code="category_kind_mismatch", field="kind")
     ward = await _check_location(cmd, uow)
+    attributes = check_values(category.attributes or [], cmd.attributes)
     now = _now()
     report = Report(
         id=new_id(), kind=cmd.kind, category_code=category.code, category_group=category.group,
@@ -69,13 +83,14 @@ async def submit_report(cmd: SubmitReport, uow, principal: Principal) -> Report:
         latitude=cmd.latitude, longitude=cmd.longitude, ward_code=ward,
         address=model.clean_text(cmd.address, field="address", minimum=0, maximum=model.ADDRESS_MAX),
         status=model.Status.SUBMITTED, visibility=cmd.visibility, anonymous=cmd.anonymous,
-        reporter_id=principal.user_id, submitted_at=now, updated_at=now,
+        reporter_id=principal.user_id, submitted_at=now, updated_at=now, attributes=attributes,
     )
     uow.session.add(report)
     await uow.session.flush()  # rows referencing the report (no ORM relationships) come after it
     await search.index_report(uow.session, report)
+    await media.attach(list(cmd.media_ids), report, uow, principal)
     uow.session.add(TimelineEntry(id=new_id(), report_id=report.id, status=report.status, action="submit",
-                                  actor_id=principal.user_id, actor_role="citizen", at=now))
+                                  actor_id=principal.user_id, actor_role=principal.role, at=now))
     if cmd.idempotency_key:
         uow.session.add(IdempotencyKey(reporter_id=principal.user_id, key=cmd.idempotency_key,
                                        request_hash=cmd.fingerprint(), report_id=report.id, created_at=now))

@@ -51,8 +51,13 @@ def actor_of(report: Report, principal: Principal, action: model.Action) -> str:
         if principal.user_id != report.reporter_id:
             raise PermissionDenied("only the reporter may do this", code="not_reporter")
         return "reporter"
-    if principal.role in ("officer", "agency_admin") and principal.agency_code != report.agency_code:
+    if principal.role in ("officer", "agency_admin", "client") and principal.agency_code != report.agency_code:
         raise PermissionDenied("the report is assigned to another agency", code="other_agency")
+    if principal.role == "client":
+        # An agency's own system (Open311 servicerequestupdates) acts as that agency's officer.
+        if "reports:write" not in principal.scopes:
+            raise PermissionDenied("the client lacks the reports:write scope", code="scope_missing")
+        return "officer"
     return principal.role
 
 

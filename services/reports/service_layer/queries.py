@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, func, or_, select
 
 from services.reports.adapters import search
-from services.reports.adapters.orm import Report
+from services.reports.adapters.orm import Report, TimelineEntry
 from servicekit.auth import Principal
 from servicekit.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from servicekit.pagination import decode_cursor, encode_cursor
@@ -29,7 +29,9 @@ class ReportFilter:
     submitted_to: datetime | None = None
     bbox: tuple[float, float, float, float] | None = None   # min_lat, min_lon, max_lat, max_lon
     agency_code: str = ""
-    sort: str = "newest"                       # newest | due
+    sort: str = "newest"                       # newest | oldest | due
+    ids: list[str] = field(default_factory=list)
+    offset: int = 0                            # page-number clients (Open311); cursors are cheaper
 
 
 def _scope_clause(f: ReportFilter, principal: Principal | None):  # noqa: ANN202
@@ -65,6 +67,8 @@ def _filters(f: ReportFilter, dialect: str) -> list:
         if not (min_lat <= max_lat and min_lon <= max_lon):
             raise InvalidArgument("bounding box corners are swapped", code="invalid_bbox", field="bbox")
         out += [Report.latitude.between(min_lat, max_lat), Report.longitude.between(min_lon, max_lon)]
+    if f.ids:
+        out.append(Report.id.in_(f.ids[:100]))
     if f.q:
         clause = search.matches(dialect, f.q)
         if clause is not None:
@@ -79,22 +83,24 @@ def _after(f: ReportFilter, cursor: str):  # noqa: ANN202
         due = datetime.fromisoformat(pos["due"]) if pos.get("due") else FAR_FUTURE
         due_col = func.coalesce(Report.resolve_due_at, FAR_FUTURE)
         return or_(due_col > due, and_(due_col == due, Report.id > pos["id"]))
-    return Report.id < pos["id"]
+    return Report.id > pos["id"] if f.sort == "oldest" else Report.id < pos["id"]
 
 
 async def list_reports(session, f: ReportFilter, principal: Principal | None, *, cursor: str,  # noqa: ANN001
                        limit: int) -> tuple[list[Report], str]:
     """One page and the next cursor ('' on the last page)."""
-    if f.sort not in ("newest", "due"):
-        raise InvalidArgument("sort must be newest or due", code="invalid_sort", field="sort")
+    if f.sort not in ("newest", "oldest", "due"):
+        raise InvalidArgument("sort must be newest, oldest or due", code="invalid_sort", field="sort")
+    if not 0 <= f.offset <= 10_000:
+        raise InvalidArgument("offset must be 0 to 10000", code="invalid_offset", field="offset")
     q = select(Report).where(_scope_clause(f, principal), *_filters(f, session.bind.dialect.name))
     if cursor:
         q = q.where(_after(f, cursor))
     if f.sort == "due":
         q = q.order_by(func.coalesce(Report.resolve_due_at, FAR_FUTURE), Report.id)
     else:
-        q = q.order_by(Report.id.desc())
-    rows = list((await session.scalars(q.limit(limit + 1))).all())
+        q = q.order_by(Report.id.asc() if f.sort == "oldest" else Report.id.desc())
+    rows = list((await session.scalars(q.offset(f.offset).limit(limit + 1))).all())
     if len(rows) <= limit:
         return rows, ""
     last = rows[limit - 1]
@@ -141,3 +147,15 @@ async def stats(session, *, start: datetime, end: datetime, group_by: str, agenc
         rating_sum = row.pop("rating_sum")
         row["mean_rating"] = rating_sum / row["ratings"] if row["ratings"] else 0.0
     return sorted(rows.values(), key=lambda r: (-r["total"], r["key"]))
+
+
+async def list_updates(session, *, since: datetime, limit: int, agency_code: str = "") -> list[tuple]:  # noqa: ANN001
+    """(timeline entry, report) pairs of public reports after `since`, oldest first."""
+    if not 1 <= limit <= 1000:
+        raise InvalidArgument("limit must be 1 to 1000", code="invalid_limit", field="limit")
+    q = (select(TimelineEntry, Report).join(Report, Report.id == TimelineEntry.report_id)
+         .where(TimelineEntry.at > since, Report.visibility == "public")
+         .order_by(TimelineEntry.at, TimelineEntry.id).limit(limit))
+    if agency_code:
+        q = q.where(Report.agency_code == agency_code)
+    return list((await session.execute(q)).all())

@@ -100,7 +100,7 @@ async def test_get_report_maps_every_field(client, peers, bearer):
         "ack_due_at": "2025-07-02T08:00:00Z", "resolve_due_at": None, "submitted_at": "2025-07-01T08:00:00Z",
         "updated_at": "2025-07-01T08:00:00Z", "version": 2,
         "followers": 0, "comments": 0, "following": False, "rating": None, "rating_comment": "",
-        "resolved_at": None, "closed_at": None, "reject_reason": None,
+        "resolved_at": None, "closed_at": None, "reject_reason": None, "attributes": {}, "media": [],
         "timeline": [
             {"id": "t-1", "status": "submitted", "action": "", "actor_role": "citizen", "note": "",
              "at": "2025-07-01T08:00:00Z"},
@@ -124,7 +124,8 @@ async def test_categories_wards_agencies(client, peers):
     r = await client.get("/api/v1/categories", params={"include_inactive": "true"})
     assert r.status_code == 200
     assert r.json() == {"items": [{"code": "road_pothole", "name": {"vi": "Ổ gà", "en": "Pothole"},
-                                   "kind": "incident", "group": "roads", "active": True, "photo_required": True}]}
+                                   "kind": "incident", "group": "roads", "active": True, "photo_required": True,
+                                   "urgent": False, "description": {"vi": "", "en": ""}, "attributes": []}]}
     assert peers.last("ListCategories").request.include_inactive is True
 
     r = await client.get("/api/v1/wards")
