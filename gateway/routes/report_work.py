@@ -143,6 +143,34 @@ async def list_reports(
                        bbox=bbox, agency=agency, sort=sort, cursor=cursor, limit=limit)
 
 
+@router.get("/reports/nearby", openapi_extra={"security": [{}]})
+async def nearby(
+    caller: OptionalPrincipal, clients: BackendsDep,
+    lat: Annotated[float, Query(ge=8.3, le=11.6)], lon: Annotated[float, Query(ge=106.1, le=107.7)],
+    radius_m: Annotated[int, Query(ge=10, le=2000)] = 200,
+    category: Annotated[list[str], Query(max_length=64)] = [],  # noqa: B006
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> ReportPage:
+    """Open public reports near a point, nearest first: check before filing a duplicate ("me too")."""
+    request = reports_pb2.ListReportsRequest(
+        scope=reports_pb2.LIST_SCOPE_PUBLIC, page=common_pb2.PageRequest(limit=limit), category_codes=category,
+        near_lat=lat, near_lon=lon, radius_m=radius_m)
+    reply = await clients.call(clients.reports.ListReports, request, token=caller.token if caller else None)
+    return ReportPage(items=[report_out(r) for r in reply.reports], next_cursor=None)
+
+
+class MergeIn(BaseModel):
+    parent_id: str = Field(pattern=REPORT_ID, description="the report this one duplicates")
+
+
+@router.post("/reports/{report_id}/merge", responses={403: {"model": Problem}, 409: {"model": Problem}})
+async def merge(report_id: ReportId, body: MergeIn, caller: CurrentPrincipal, clients: BackendsDep) -> ReportOut:
+    """Staff: close a duplicate into its parent; its reporter then follows the parent."""
+    reply = await clients.call(clients.reports.MergeReport, reports_pb2.MergeReportRequest(
+        id=report_id, parent_id=body.parent_id), token=caller.token)
+    return report_out(reply)
+
+
 @router.get("/agency/queue")
 async def agency_queue(
     caller: CurrentPrincipal, clients: BackendsDep,

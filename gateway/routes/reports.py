@@ -99,6 +99,7 @@ class ReportOut(BaseModel):
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     reject_reason: str | None = None
+    merged_into: str | None = None
     attributes: dict[str, str] = {}
     media: list[MediaOut] = []
     timeline: list[TimelineEntryOut]
@@ -133,6 +134,7 @@ def report_out(report: reports_pb2.Report) -> ReportOut:
         comments=report.comments, following=report.following, rating=report.rating or None,
         rating_comment=report.rating_comment, resolved_at=time_or_none(report, "resolved_at"),
         closed_at=time_or_none(report, "closed_at"), reject_reason=report.reject_reason or None,
+        merged_into=report.merged_into or None,
         attributes=dict(report.attributes),
         media=[media_out(m) for m in report.media],
         timeline=[TimelineEntryOut(id=t.id, status=_status(t.status), action=t.action, actor_role=t.actor_role,

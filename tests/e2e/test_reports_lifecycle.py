@@ -182,3 +182,27 @@ async def test_stats_per_agency(system):
     assert 0.0 <= ward["on_time_rate"] <= 1.0
     bad = await system.http.get("/api/v1/stats", params={"from": start, "group_by": "planet"})
     assert bad.status_code == 400
+
+
+async def test_nearby_check_and_merging_a_duplicate(system):
+    citizen, officer = await system.token(), await system.token(OFFICER)
+    neighbour = await new_resident(system)
+    parent = await assigned_report(system, citizen)
+    duplicate = await assigned_report(system, neighbour, {**DUMPING, "description": "Lại có rác đổ ở đầu hẻm này",
+                                                          "location": {**DUMPING["location"], "latitude": 10.7726}})
+    near = (await system.http.get("/api/v1/reports/nearby", params={
+        "lat": 10.7725, "lon": 106.6980, "radius_m": 100, "category": "illegal_dumping"})).json()["items"]
+    ids = [i["id"] for i in near]
+    assert parent["id"] in ids and duplicate["id"] in ids
+    far = (await system.http.get("/api/v1/reports/nearby", params={"lat": 10.80, "lon": 106.66, "radius_m": 100})).json()
+    assert parent["id"] not in [i["id"] for i in far["items"]]
+    r = await system.http.post(f"/api/v1/reports/{duplicate['id']}/merge", json={"parent_id": parent["id"]},
+                               headers=neighbour)
+    assert r.status_code == 403
+    r = await system.http.post(f"/api/v1/reports/{duplicate['id']}/merge", json={"parent_id": parent["id"]},
+                               headers=officer)
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["reject_reason"], r.json()["merged_into"]) == (
+        "rejected", "duplicate", parent["id"])
+    got = (await system.http.get(f"/api/v1/reports/{parent['id']}", headers=neighbour)).json()
+    assert got["following"] is True and got["followers"] >= 1

@@ -91,15 +91,28 @@ class ReportsServicer(reports_pb2_grpc.ReportsServiceServicer):
             bbox=(request.min_lat, request.min_lon, request.max_lat, request.max_lon)
             if any((request.min_lat, request.min_lon, request.max_lat, request.max_lon)) else None,
             agency_code=request.agency_code, sort=request.order if request.order == "oldest" else request.sort or "newest",
-            ids=list(request.ids)[:100], offset=request.offset)
+            ids=list(request.ids)[:100], offset=request.offset,
+            near=(request.near_lat, request.near_lon, request.radius_m) if request.radius_m else None)
         limit = page_limit(request.page.limit)
         async with self.uow() as uow:
-            rows, cursor = await queries.list_reports(uow.session, f, principal, cursor=request.page.cursor,
-                                                      limit=limit)
+            if f.near:
+                rows, cursor = await queries.nearby(uow.session, f, limit), ""
+            else:
+                rows, cursor = await queries.list_reports(uow.session, f, principal, cursor=request.page.cursor,
+                                                          limit=limit)
         return reports_pb2.ListReportsResponse(
             reports=[convert.report_pb(r, [], f.scope != "public" and views.can_see_private(r, principal))
                      for r in rows],
             page=common_pb2.PageResponse(next_cursor=cursor))
+
+    async def MergeReport(self, request, context):  # noqa: ANN001, N802
+        principal = require_principal()
+        try:
+            async with self.uow() as uow:
+                await social.merge(request.id, request.parent_id, uow, principal)
+        except StaleDataError as exc:
+            raise Conflict("the report changed meanwhile; reload it") from exc
+        return await self._view(request.id, principal)
 
     async def AddComment(self, request, context):  # noqa: ANN001, N802
         principal = require_principal()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ class ReportFilter:
     sort: str = "newest"                       # newest | oldest | due
     ids: list[str] = field(default_factory=list)
     offset: int = 0                            # page-number clients (Open311); cursors are cheaper
+    near: tuple[float, float, int] | None = None   # lat, lon, radius in metres: open reports nearby
 
 
 def _scope_clause(f: ReportFilter, principal: Principal | None):  # noqa: ANN202
@@ -159,3 +161,30 @@ async def list_updates(session, *, since: datetime, limit: int, agency_code: str
     if agency_code:
         q = q.where(Report.agency_code == agency_code)
     return list((await session.execute(q)).all())
+
+
+OPEN = ("submitted", "assigned", "in_progress")
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(a))
+
+
+async def nearby(session, f: ReportFilter, limit: int) -> list[Report]:  # noqa: ANN001
+    """Open public reports within the radius, nearest first (a box query, then exact distances)."""
+    lat, lon, radius = f.near
+    if not 10 <= radius <= 2000:
+        raise InvalidArgument("radius_m must be 10 to 2000", code="invalid_radius", field="radius_m")
+    dlat = radius / 111_320
+    dlon = radius / (111_320 * max(math.cos(math.radians(lat)), 0.01))
+    q = select(Report).where(
+        Report.visibility == "public", Report.status.in_(f.statuses or OPEN),
+        Report.latitude.between(lat - dlat, lat + dlat), Report.longitude.between(lon - dlon, lon + dlon),
+        *([Report.category_code.in_(f.category_codes)] if f.category_codes else []),
+        *([Report.kind.in_(f.kinds)] if f.kinds else [])).limit(500)
+    rows = [(distance_m(lat, lon, r.latitude, r.longitude), r) for r in (await session.scalars(q)).all()]
+    return [r for d, r in sorted(rows, key=lambda x: (x[0], x[1].id)) if d <= radius][:limit]

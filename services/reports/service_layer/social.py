@@ -104,3 +104,30 @@ async def is_following(session, report_id: str, principal: Principal | None) -> 
     if principal is None:
         return False
     return await session.get(Follow, (report_id, principal.user_id)) is not None
+
+
+async def merge(report_id: str, parent_id: str, uow, principal: Principal) -> Report:  # noqa: ANN001
+    """Close a duplicate into its parent: rejected as duplicate, its reporter follows the parent."""
+    from services.reports.service_layer import lifecycle  # lifecycle imports views; keep this one-way
+
+    if report_id == parent_id:
+        raise InvalidArgument("a report cannot be merged into itself", code="merge_into_self", field="parent_id")
+    report = await _visible(uow, report_id, principal)
+    parent = await _visible(uow, parent_id, principal)
+    if parent.status in (model.Status.REJECTED, model.Status.WITHDRAWN) or parent.merged_into:
+        raise InvalidArgument("the parent report is not open to merges", code="invalid_merge_parent",
+                              field="parent_id")
+    actor = lifecycle.actor_of(report, principal, model.Action.REJECT)
+    if actor not in ("officer", "agency_admin", "operator"):
+        raise PermissionDenied("staff merge duplicates", code="role_not_allowed")
+    now = datetime.now(UTC)
+    report.merged_into = parent.id
+    await lifecycle.apply(uow, report, model.Action.REJECT, actor=actor, actor_id=principal.user_id,
+                          note=f"merged into {parent.id}", reason="duplicate", at=now)
+    if report.reporter_id != parent.reporter_id and await uow.session.get(Follow, (parent.id, report.reporter_id)) is None:
+        uow.session.add(Follow(report_id=parent.id, user_id=report.reporter_id, created_at=now))
+        parent.followers += 1
+        uow.emit(events_pb2.ReportFollowed(report_id=parent.id, user_id=report.reporter_id, following=True))
+    uow.emit(events_pb2.ReportMerged(report_id=report.id, parent_report_id=parent.id))
+    await uow.commit()
+    return report

@@ -100,7 +100,8 @@ async def test_get_report_maps_every_field(client, peers, bearer):
         "ack_due_at": "2025-07-02T08:00:00Z", "resolve_due_at": None, "submitted_at": "2025-07-01T08:00:00Z",
         "updated_at": "2025-07-01T08:00:00Z", "version": 2,
         "followers": 0, "comments": 0, "following": False, "rating": None, "rating_comment": "",
-        "resolved_at": None, "closed_at": None, "reject_reason": None, "attributes": {}, "media": [],
+        "resolved_at": None, "closed_at": None, "reject_reason": None, "merged_into": None, "attributes": {},
+        "media": [],
         "timeline": [
             {"id": "t-1", "status": "submitted", "action": "", "actor_role": "citizen", "note": "",
              "at": "2025-07-01T08:00:00Z"},

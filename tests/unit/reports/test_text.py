@@ -28,3 +28,11 @@ def test_personal_data_is_masked(pii):
 def test_ordinary_numbers_stay():
     text = "Ổ gà sâu 30cm trước số nhà 125/7, ngày 29/11/2026 lúc 7:30"
     assert mask_pii(text) == text
+
+
+def test_distance_is_metres_on_the_ground():
+    from services.reports.service_layer.queries import distance_m
+
+    assert distance_m(10.7725, 106.6980, 10.7725, 106.6980) == 0
+    assert 105 < distance_m(10.7725, 106.6980, 10.7735, 106.6980) < 116      # 0.001° latitude ≈ 111 m
+    assert 108 < distance_m(10.7725, 106.6980, 10.7725, 106.6990) < 112      # 0.001° longitude at 10.8° N
