@@ -15,7 +15,7 @@ FIND_PYTHON = for c in "$$PYTHON" python3.12 python3.13 python3 \
 	  if "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo "$$c"; exit 0; fi; \
 	done; exit 1
 
-.PHONY: help install run test test-postgres clean
+.PHONY: help install run test test-postgres clean bench
 help:
 	@echo "make run   - install (venv, pinned deps, stubs) and start the whole system"
 	@echo "make test  - install, then run the whole test suite"
@@ -48,3 +48,6 @@ test-postgres: install
 
 clean:
 	rm -rf $(VENV) congdanso var build *.egg-info
+
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)

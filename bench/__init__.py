@@ -1,0 +1,1 @@
+"""`make bench`: the platform measured against this machine's own bare stack (see bench/README.md)."""
