@@ -21,9 +21,10 @@ def main() -> None:
     setup_logging(SERVICE, settings.log_level)
     setup_tracing(SERVICE, settings.otlp_endpoint)
     host, port = settings.host_port
+    # proxy_headers off: forwarded headers are honoured in the app, from GATEWAY_TRUSTED_PROXIES only.
     config = uvicorn.Config(
         create_app(settings), host=host, port=port, loop="uvloop", lifespan="on",
-        server_header=False, date_header=True, log_config=None, access_log=False, proxy_headers=True,
+        server_header=False, date_header=True, log_config=None, access_log=False, proxy_headers=False,
         timeout_graceful_shutdown=settings.shutdown_grace,
     )
     # uvicorn drains on SIGTERM, then re-raises the signal; exiting 0 here (instead of dying by the

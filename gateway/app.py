@@ -10,12 +10,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import errors
 from gateway.clients import Backends
 from gateway.config import GatewaySettings
+from gateway.metrics import EdgeMetrics, MetricsMiddleware
 from gateway.middleware import BodyLimitMiddleware, ErrorGuardMiddleware, SecurityHeadersMiddleware
 from gateway.openapi import build_openapi
+from gateway.ratelimit import EdgeLimiter, RateLimitMiddleware
 from gateway import routes
 from servicekit.auth import JwtVerifier
 
@@ -47,16 +50,24 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(title="congdanso API", version="1", description=DESCRIPTION, lifespan=lifespan,
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     app.state.settings = settings
+    app.state.metrics = EdgeMetrics()
     for module in route_modules():
         app.include_router(module.router)
     errors.install(app)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
 
     # add_middleware puts each new one outermost: body limit is innermost, security headers outermost,
-    # so that even a 413, a 500 or a CORS preflight answer carries the headers.
+    # so that even a 413, a 429, a 500 or a CORS preflight answer carries the headers. Metrics sit outside
+    # the error guard and the limiter (they count 500s and 429s); forwarded-IP handling is outside the
+    # limiter, which keys on the real client address.
     app.add_middleware(BodyLimitMiddleware, max_body=settings.max_json_body,
                        overrides={"/api/v1/media": settings.max_upload_body})
     app.add_middleware(ErrorGuardMiddleware)
+    if settings.rate_enabled:
+        app.add_middleware(RateLimitMiddleware, limiter=EdgeLimiter(settings))
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    if settings.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,

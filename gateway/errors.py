@@ -16,6 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from gateway import i18n
+from gateway.open311 import PREFIX as OPEN311_PREFIX
+from gateway.open311 import render as open311_render
 from servicekit.errors import AppError
 from servicekit.grpcserver import ERROR_CODE_KEY, ERROR_FIELD_KEY
 
@@ -42,6 +44,8 @@ GRPC_TO_HTTP: dict[grpc.StatusCode, int] = {
 _HTTP_CODES = {400: "bad_request", 401: "auth_required", 403: "permission_denied", 404: "not_found",
                405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
                429: "rate_limited"}
+# Open311 knows 400, 403 and 404 (and plain HTTP for the rest): a bad api_key is a 403, a refused step a 400.
+_OPEN311_STATUS = {401: 403, 409: 400}
 
 
 class FieldError(BaseModel):
@@ -81,6 +85,8 @@ def problem(request: Request, status: int, code: str, *, message: str | None = N
     if detail is None:
         # Service messages are written for callers; 5xx messages may describe internals, so never shown.
         detail = message if message and status < 500 else i18n.generic_detail(status, lang)
+    if request.url.path.startswith(OPEN311_PREFIX + "/"):
+        return open311_problem(request, _OPEN311_STATUS.get(status, status), detail, headers)
     body: dict[str, Any] = {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail,
                             "code": code}
     if field:
@@ -96,6 +102,15 @@ def problem(request: Request, status: int, code: str, *, message: str | None = N
         token_error = code.startswith("token_")
         out.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"' if token_error else "Bearer")
     return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=out)
+
+
+def open311_problem(request: Request, status: int, description: str,
+                    headers: dict[str, str] | None = None) -> Response:
+    """The same failure in the Open311 `errors` format, JSON or XML after the URL's suffix."""
+    out = dict(headers or {})
+    if status == 503:
+        out.setdefault("Retry-After", "1")
+    return open311_render.errors(open311_render.format_of(request.url.path), status, description, out)
 
 
 def grpc_problem(request: Request, exc: grpc.aio.AioRpcError) -> Response:

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from gateway.errors import MEDIA_TYPE
+from gateway.open311 import PREFIX as OPEN311_PREFIX
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 TAGS = [
@@ -22,6 +23,8 @@ TAGS = [
     {"name": "webhooks", "description": "Signed event callbacks for agencies' own systems."},
     {"name": "staff", "description": "Staff accounts of agencies and the operations centre."},
     {"name": "clients", "description": "Integration clients (OAuth2 client credentials)."},
+    {"name": "open311", "description": "Open311 GeoReport v2 (JSON and XML) with the servicerequestupdates "
+                                       "extension; errors in the Open311 `errors` format."},
     {"name": "ops", "description": "Health, readiness and the public signing keys."},
 ]
 
@@ -49,7 +52,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description,
                          routes=app.routes, tags=TAGS)
-    for path_item in schema.get("paths", {}).values():
+    for path, path_item in schema.get("paths", {}).items():
+        if path.startswith(OPEN311_PREFIX + "/"):
+            continue  # Open311 answers in its own `errors` format, documented on each operation
         for op in path_item.values():
             _fix_operation(op)
     components = schema.get("components", {}).get("schemas", {})

@@ -1,4 +1,4 @@
-"""Operations: liveness, readiness (gRPC health of every backend) and the public JWKS."""
+"""Operations: liveness, readiness (gRPC health of every backend), metrics and the public JWKS."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from gateway.clients import Backends, backends
@@ -58,3 +59,12 @@ async def jwks(request: Request, clients: BackendsDep) -> Response:
         body = orjson.dumps(orjson.loads(await clients.fetch_jwks()))
         request.app.state.jwks_cache = (time.monotonic() + JWKS_CACHE_S, body)
     return Response(body, media_type="application/json", headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/metrics", response_class=Response, responses={
+    200: {"content": {CONTENT_TYPE_LATEST: {"example": 'gateway_http_requests_total{method="GET",'
+                                            'route="/api/v1/reports/{report_id}",status="200"} 42.0'}},
+          "description": "Prometheus text exposition format"}})
+async def metrics(request: Request) -> Response:
+    """Request rate, errors and latency per route template, in the Prometheus text format."""
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

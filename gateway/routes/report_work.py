@@ -30,7 +30,7 @@ class TransitionIn(BaseModel):
     action: Action = Field(examples=["resolve"])
     note: str = Field(default="", max_length=2000, examples=["Đã nạo vét cống, nước đã rút."])
     reason: Literal["", "duplicate", "out_of_scope", "invalid", "spam"] = ""
-    expected_version: int = Field(default=0, ge=0, description="the version you saw; 409 if it changed")
+    expected_version: int = Field(default=0, ge=0, le=2**31 - 1, description="the version you saw; 409 if it changed")
 
 
 class ReportPage(BaseModel):
@@ -127,7 +127,7 @@ async def list_reports(
     scope: Literal["public", "mine", "agency"] = "public",
     kind: Annotated[list[Kind], Query()] = [],  # noqa: B006 - FastAPI copies defaults
     category: Annotated[list[str], Query(max_length=64)] = [],  # noqa: B006
-    ward: Annotated[list[str], Query(pattern=r"^\d{5}$")] = [],  # noqa: B006
+    ward: Annotated[list[Annotated[str, Field(pattern=r"^\d{5}$")]], Query()] = [],  # noqa: B006
     status: Annotated[list[Status], Query()] = [],  # noqa: B006
     q: Annotated[str, Query(max_length=200, description="words; diacritics optional")] = "",
     submitted_from: datetime | None = None, submitted_to: datetime | None = None,

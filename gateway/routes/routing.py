@@ -162,7 +162,7 @@ class RuleIn(BaseModel):
         "expected_version": 1, "kind": "incident", "category_group": "roads", "ward_codes": None,
         "agency_code": "so_xd", "priority": 20, "enabled": True, "note": "main roads stay with the department"}]})
 
-    expected_version: int = Field(ge=0, examples=[1])
+    expected_version: int = Field(ge=0, le=2**31 - 1, examples=[1])
     kind: Kind | None = None
     category_code: str | None = Field(default=None, pattern=CATEGORY)
     category_group: str | None = Field(default=None, pattern=CATEGORY)

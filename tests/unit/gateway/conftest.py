@@ -228,8 +228,9 @@ async def dead_addr() -> str:
 @asynccontextmanager
 async def run_gateway(settings: GatewaySettings) -> AsyncIterator[httpx.AsyncClient]:
     """The real app under uvicorn on a free port, lifespan included; yields a client for it."""
+    # proxy_headers off as in gateway.__main__: the app itself trusts only GATEWAY_TRUSTED_PROXIES.
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, lifespan="on", log_config=None,
-                            access_log=False, server_header=False, date_header=True)
+                            access_log=False, server_header=False, date_header=True, proxy_headers=False)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -78,10 +78,14 @@ async def test_security_headers_on_413(client, bearer):
     assert r.headers["x-frame-options"] == "DENY" and "server" not in r.headers
 
 
-async def test_hsts_only_over_https(client):
-    # uvicorn trusts X-Forwarded-Proto from 127.0.0.1 (its default forwarded_allow_ips), like a TLS proxy.
-    r = await client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
-    assert r.headers["strict-transport-security"].startswith("max-age=")
+async def test_hsts_only_over_https(start_gateway):
+    # X-Forwarded-Proto counts only from a configured trusted proxy (GATEWAY_TRUSTED_PROXIES), like a TLS proxy.
+    async with start_gateway() as client:
+        r = await client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+        assert "strict-transport-security" not in r.headers
+    async with start_gateway(trusted_proxies=["127.0.0.1"]) as client:
+        r = await client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+        assert r.headers["strict-transport-security"].startswith("max-age=")
 
 
 async def test_docs_page_gets_a_csp_that_lets_swagger_load(client):
