@@ -107,22 +107,23 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent rows in order; returns how many were marked sent."""
-        async with self.engine.connect() as conn:
-            if conn.dialect.name != "postgresql":
-                # SQLite: one writer per file anyway; read, publish outside a transaction (the
-                # write lock is not held over network round trips), then mark in a short one.
-                async with conn.begin():
-                    rows = (await conn.execute(self._claim_query(conn.dialect.name))).all()
-                return await self._publish_rows(conn, rows, own_tx=True)
-            async with conn.begin():
-                got = await conn.scalar(select(text(f"pg_try_advisory_xact_lock({self.lock_key})")))
-                if not got:
-                    return 0
-                rows = (await conn.execute(self._claim_query(conn.dialect.name))).all()
-                return await self._publish_rows(conn, rows, own_tx=False)
+        dialect = self.engine.dialect.name
+        if dialect != "postgresql":
+            # SQLite: one writer per file anyway; read, give the connection back while publishing
+            # (nothing pooled or locked is held over network round trips), then mark in a short one.
+            async with self.engine.begin() as conn:
+                rows = (await conn.execute(self._claim_query(dialect))).all()
+            return await self._publish_rows(None, rows)
+        async with self.engine.begin() as conn:
+            got = await conn.scalar(select(text(f"pg_try_advisory_xact_lock({self.lock_key})")))
+            if not got:
+                return 0
+            rows = (await conn.execute(self._claim_query(dialect))).all()
+            return await self._publish_rows(conn, rows)
 
-    async def _publish_rows(self, conn, rows, *, own_tx: bool) -> int:  # noqa: ANN001
-        """Publish rows one by one; mark the published prefix sent even if a later one fails."""
+    async def _publish_rows(self, conn, rows) -> int:  # noqa: ANN001
+        """Publish rows one by one; mark the published prefix sent even if a later one fails
+        (in the caller's transaction `conn`, or in a short one of its own when None)."""
         done: list[int] = []
         try:
             for row in rows:
@@ -131,9 +132,9 @@ class OutboxRelay:
         finally:
             if done:
                 stmt = update(self.table).where(self.table.c.seq.in_(done)).values(sent_at=datetime.now(UTC))
-                if own_tx:
-                    async with conn.begin():
-                        await conn.execute(stmt)
+                if conn is None:
+                    async with self.engine.begin() as own:
+                        await own.execute(stmt)
                 else:
                     await conn.execute(stmt)
         self.published += len(done)

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field
 
 from congdanso.common.v1 import common_pb2
@@ -15,6 +14,7 @@ from congdanso.reports.v1 import reports_pb2
 from gateway.auth import CurrentPrincipal, OptionalPrincipal
 from gateway.clients import Backends, backends
 from gateway.errors import Problem
+from servicekit.protoutil import timestamp
 from gateway.protoconv import enum_in, next_cursor, time_of
 from gateway.routes.reports import REPORT_ID, Kind, ReportOut, Status, report_out
 
@@ -84,12 +84,7 @@ class StatsOut(BaseModel):
     rows: list[StatsRowOut]
 
 
-def _ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
+_ts = timestamp
 
 
 @router.post("/reports/{report_id}/transitions", responses={

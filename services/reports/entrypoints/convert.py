@@ -12,6 +12,7 @@ from services.reports.adapters.orm import Comment, Report, TimelineEntry
 from services.reports.domain import model
 from services.reports.domain.text import mask_pii
 from services.reports.service_layer.handlers import KIND_PB, STATUS_PB
+from servicekit.protoutil import timestamp
 
 KIND_FROM_PB = {v: k.value for k, v in KIND_PB.items()}
 STATUS_FROM_PB = {v: k.value for k, v in STATUS_PB.items()}
@@ -30,13 +31,7 @@ SCOPE_FROM_PB = {reports_pb2.LIST_SCOPE_UNSPECIFIED: "public", reports_pb2.LIST_
                  reports_pb2.LIST_SCOPE_MINE: "mine", reports_pb2.LIST_SCOPE_AGENCY: "agency"}
 
 
-def ts(value: datetime | None) -> Timestamp | None:
-    """A protobuf timestamp (None stays unset)."""
-    if value is None:
-        return None
-    out = Timestamp()
-    out.FromDatetime(value if value.tzinfo else value.replace(tzinfo=UTC))
-    return out
+ts = timestamp
 
 
 def dt(value: Timestamp, present: bool) -> datetime | None:

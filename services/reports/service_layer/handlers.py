@@ -7,7 +7,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.exc import IntegrityError
 
 from congdanso.reports.v1 import events_pb2, reports_pb2
@@ -20,6 +19,7 @@ from services.reports.domain.errors import IdempotencyKeyReused, UnknownCategory
 from servicekit.auth import Principal
 from servicekit.errors import InvalidArgument, PermissionDenied
 from servicekit.events import new_id
+from servicekit.protoutil import timestamp
 
 KIND_PB = {model.Kind.INCIDENT: reports_pb2.REPORT_KIND_INCIDENT, model.Kind.FEEDBACK: reports_pb2.REPORT_KIND_FEEDBACK,
            model.Kind.PROPOSAL: reports_pb2.REPORT_KIND_PROPOSAL}
@@ -97,7 +97,7 @@ async def submit_report(cmd: SubmitReport, uow, principal: Principal) -> Report:
     uow.emit(events_pb2.ReportSubmitted(
         report_id=report.id, kind=KIND_PB[model.Kind(report.kind)], category_code=report.category_code,
         category_group=report.category_group, ward_code=report.ward_code or "", reporter_id=report.reporter_id,
-        submitted_at=_ts(now)))
+        submitted_at=timestamp(now)))
     try:
         await uow.commit()
     except IntegrityError:
@@ -134,7 +134,3 @@ async def _check_location(cmd: SubmitReport, uow) -> str | None:  # noqa: ANN001
     return None
 
 
-def _ts(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts

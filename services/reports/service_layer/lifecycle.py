@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select
 
 from congdanso.common.v1 import common_pb2
@@ -20,6 +19,7 @@ from services.reports.service_layer.handlers import STATUS_PB
 from servicekit.auth import Principal
 from servicekit.errors import Conflict, InvalidArgument, PermissionDenied
 from servicekit.events import new_id
+from servicekit.protoutil import timestamp
 
 log = logging.getLogger(__name__)
 A, S = model.Action, model.Status
@@ -114,13 +114,10 @@ async def apply(uow, report: Report, action: model.Action, *, actor: str, actor_
 def status_changed(report: Report, before: model.Status, action: model.Action, role: str, *,
                    note: str = "", reason: str = "") -> events_pb2.ReportStatusChanged:
     """The event other services react to (routing stops clocks, notify tells people)."""
-    due = Timestamp()
-    if report.resolve_due_at:
-        due.FromDatetime(_aware(report.resolve_due_at))
     return events_pb2.ReportStatusChanged(
         report_id=report.id, from_status=STATUS_PB[before], to_status=STATUS_PB[model.Status(report.status)],
         reporter_id=report.reporter_id, agency_code=report.agency_code, actor_role=role, note=note[:500],
-        resolve_due_at=due if report.resolve_due_at else None, version=report.version,
+        resolve_due_at=timestamp(report.resolve_due_at), version=report.version,
         category_code=report.category_code, action=action.value, reason=reason, ward_code=report.ward_code or "",
         category_group=report.category_group, kind=report.kind,
         agency_name=common_pb2.LocalizedText(vi=report.agency_name_vi, en=report.agency_name_en))
@@ -160,10 +157,7 @@ async def apply_transfer(event, uow) -> None:  # noqa: ANN001
         log.info("transfer ignored: report no longer open", extra={"report_id": report.id})
         return
     report.agency_code = msg.to_agency_code
-    report.agency_name_vi = report.agency_name_en = ""
-    for field in ("to_agency_name",):  # present once routing publishes the new agency's name
-        if field in msg.DESCRIPTOR.fields_by_name and msg.HasField(field):
-            report.agency_name_vi, report.agency_name_en = getattr(msg, field).vi, getattr(msg, field).en
+    report.agency_name_vi, report.agency_name_en = msg.to_agency_name.vi, msg.to_agency_name.en
     if msg.HasField("resolve_due_at"):
         report.resolve_due_at = msg.resolve_due_at.ToDatetime(UTC)
     report.acknowledged_at = None
