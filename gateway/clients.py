@@ -16,6 +16,7 @@ from congdanso.reports.v1 import reports_pb2_grpc
 from congdanso.routing.v1 import routing_pb2_grpc
 from gateway.config import GatewaySettings
 from servicekit.grpcclient import auth_metadata, channel
+from servicekit.idempotency import METADATA_KEY as IDEMPOTENCY_METADATA_KEY
 
 T = TypeVar("T")
 BACKENDS = ("identity", "reports", "routing", "notify")
@@ -35,9 +36,13 @@ class Backends:
         self.notify = notify_pb2_grpc.NotifyServiceStub(self.channels["notify"])
         self.health = {name: health_pb2_grpc.HealthStub(ch) for name, ch in self.channels.items()}
 
-    async def call(self, stub_method: Callable[..., Awaitable[T]], request: Any, token: str | None = None) -> T:
-        """Invoke one RPC with the caller's bearer token forwarded and the gateway's deadline."""
-        return await stub_method(request, metadata=auth_metadata(token), timeout=self.deadline)
+    async def call(self, stub_method: Callable[..., Awaitable[T]], request: Any, token: str | None = None, *,
+                   idempotency_key: str | None = None) -> T:
+        """Invoke one RPC with the caller's bearer token (and Idempotency-Key) forwarded and the gateway's deadline."""
+        metadata = auth_metadata(token)
+        if idempotency_key:
+            metadata += ((IDEMPOTENCY_METADATA_KEY, idempotency_key),)
+        return await stub_method(request, metadata=metadata, timeout=self.deadline)
 
     async def fetch_jwks(self) -> str:
         """Identity's public key set (JSON), for the JWT verifier and /.well-known/jwks.json."""
@@ -64,6 +69,6 @@ class Backends:
         await asyncio.gather(*(ch.close() for ch in self.channels.values()))
 
 
-def backends(request: Request) -> Backends:
-    """FastAPI dependency: the process's Backends, opened in the lifespan."""
+async def backends(request: Request) -> Backends:
+    """FastAPI dependency: the process's Backends, opened in the lifespan (async: no thread-pool hop)."""
     return request.app.state.backends

@@ -19,7 +19,7 @@ from gateway import i18n
 from gateway.open311 import PREFIX as OPEN311_PREFIX
 from gateway.open311 import render as open311_render
 from servicekit.errors import AppError
-from servicekit.grpcserver import ERROR_CODE_KEY, ERROR_FIELD_KEY
+from servicekit.errors import ERROR_CODE_KEY, ERROR_FIELD_KEY
 
 log = logging.getLogger(__name__)
 

@@ -53,6 +53,16 @@ MESSAGES: dict[str, dict[str, tuple[str, str | None]]] = {
         "vi": ("Idempotency-Key đã được dùng", "Khóa này đã được dùng cho một yêu cầu khác."),
         "en": ("Idempotency-Key reused", "This key was already used with a different request."),
     },
+    "idempotency_key_in_progress": {
+        "vi": ("Yêu cầu đang được xử lý", "Một yêu cầu với cùng Idempotency-Key đang được xử lý; vui lòng thử lại "
+                                          "sau giây lát."),
+        "en": ("Request in progress", "A request with the same Idempotency-Key is still being processed; "
+                                      "retry in a moment."),
+    },
+    "invalid_idempotency_key": {
+        "vi": ("Idempotency-Key không hợp lệ", "Idempotency-Key phải gồm 1 đến 128 ký tự ASCII in được."),
+        "en": ("Invalid Idempotency-Key", "The Idempotency-Key must be 1 to 128 printable ASCII characters."),
+    },
     "not_ready": {
         "vi": ("Dịch vụ chưa sẵn sàng", "Một hoặc nhiều dịch vụ phụ thuộc chưa sẵn sàng."),
         "en": ("Not ready", "One or more backend services are not ready."),

@@ -20,6 +20,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.auth import verify_once
 from gateway.config import GatewaySettings
 from gateway.errors import problem
 
@@ -65,7 +66,8 @@ async def account_of(scope: Scope) -> str | None:
     if not header.lower().startswith("bearer "):
         return None
     try:
-        principal = await scope["app"].state.verifier.verify(header[7:].strip())
+        # The outcome is kept in the request's state: the route's auth dependency does not verify again.
+        principal = await verify_once(scope, header[7:].strip())
     except Exception:  # noqa: BLE001 - any failure means "no account"; the route answers 401 itself
         return None
     return principal.user_id or None

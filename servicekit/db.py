@@ -1,12 +1,53 @@
-"""Async SQLAlchemy engines for the embedded (SQLite) and production (PostgreSQL) modes."""
+"""Async SQLAlchemy engines for the embedded (SQLite) and production (PostgreSQL) modes.
+
+SQLite allows one writer per file. Writers that race for the file lock sleep in SQLite's busy
+handler (1..100 ms back-off while the lock is held for ~1 ms), which turned a burst of 64 requests
+into a convoy of sleeping connections. So inside a process writers queue on one `asyncio.Lock`
+per engine (FIFO, in the event loop) before `BEGIN IMMEDIATE`; `busy_timeout` remains only for
+other processes (migrations, bulk seeders). Read-only transactions (`READ_ONLY` execution option)
+use a plain deferred `BEGIN`: WAL readers never wait for the writer. SQLite runs on the event
+loop's thread (servicekit.sqlite_inline), not on aiosqlite's worker threads.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from servicekit.sqlite_inline import InlineConnection
+
+READ_ONLY = "cds_read_only"
+"""Execution option: this connection's transactions only read (SQLite: deferred BEGIN, no lock)."""
+
+
+
+class _WriteTurn:
+    """An asyncio.Lock that refuses re-entry by its holder (which would wait for itself forever)."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.holder: asyncio.Task | None = None
+
+    async def __aenter__(self) -> None:
+        me = asyncio.current_task()
+        if me is not None and self.holder is me:
+            raise RuntimeError("nested writing unit of work on SQLite: it would wait for itself")
+        await self.lock.acquire()
+        self.holder = me
+
+    async def __aexit__(self, *exc) -> None:
+        self.holder = None
+        self.lock.release()
+
+
+_write_locks: weakref.WeakKeyDictionary[Engine, _WriteTurn] = weakref.WeakKeyDictionary()
 
 
 def is_sqlite(url: str) -> bool:
@@ -14,15 +55,21 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     """Create an engine; on SQLite enable WAL and take the write lock at BEGIN (no upgrade races)."""
     if not is_sqlite(url):
-        return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        # A fixed pool: opening (TLS negotiation, prepared statements) and closing overflow
+        # connections per burst cost more than queueing for one. No pre-ping (a round trip per
+        # transaction); connections that died are invalidated on first use and recycled hourly.
+        return create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=30,
+                                   pool_recycle=3600)
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0,
+                                 async_creator=lambda: InlineConnection.open(database or ":memory:", timeout=30))
     _configure_sqlite(engine)
+    _write_locks[engine.sync_engine] = _WriteTurn()
     return engine
 
 
@@ -39,7 +86,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+@contextlib.asynccontextmanager
+async def writer(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Hold this process's write turn on `engine` (SQLite); no-op on PostgreSQL (row locks suffice)."""
+    lock = _write_locks.get(engine.sync_engine)
+    if lock is None:
+        yield
+        return
+    async with lock:
+        yield
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:

@@ -5,6 +5,9 @@ Pure Python so that domain modules may subclass it without importing any I/O lib
 
 from __future__ import annotations
 
+ERROR_CODE_KEY = "cds-error-code"     # trailing metadata: the stable error code
+ERROR_FIELD_KEY = "cds-error-field"   # trailing metadata: the offending field, when there is one
+
 
 class AppError(Exception):
     """An expected failure with a stable machine-readable code and a gRPC status name."""

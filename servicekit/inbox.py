@@ -84,6 +84,8 @@ class Consumer:
                 sub = None
                 await asyncio.sleep(0.5)
                 continue
+            if len(msgs) > 1 and await self.apply_batch(msgs):
+                continue
             for msg in msgs:
                 await self.process(msg)
 
@@ -104,7 +106,11 @@ class Consumer:
             except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
                 await self._failed(msg, event, exc)
                 return
-            await msg.ack()
+            await self.ack(msg)
+
+    async def ack(self, msg) -> None:  # noqa: ANN001
+        """Acknowledge after commit (a lost ack only means a redelivery the inbox turns into a no-op)."""
+        await msg.ack()
 
     async def apply(self, event: ReceivedEvent) -> bool:
         """Run the handler and record the event id in one transaction; False if already applied."""
@@ -127,6 +133,49 @@ class Consumer:
             log.info("duplicate event skipped", extra={"consumer": self.durable, "event_id": event.id})
             return False
         self.applied += 1
+        return True
+
+    async def apply_batch(self, msgs: list) -> bool:
+        """Group commit: apply a fetched batch in one transaction, then ack every message.
+
+        One write transaction instead of one per event. Any failure (a handler error, a
+        concurrent replica, a lost connection) rolls the whole batch back and returns False; the
+        caller then applies the messages one by one, where retries and dead-lettering happen.
+        """
+        events = [received(m) for m in msgs]
+        if not all(e.id for e in events):
+            return False
+        applied = 0
+        try:
+            async with self.uow_factory() as uow:
+                seen = set((await uow.session.scalars(select(self.inbox.c.event_id).where(
+                    self.inbox.c.consumer == self.durable,
+                    self.inbox.c.event_id.in_({e.id for e in events})))).all())
+                now = datetime.now(UTC)
+                for event in events:
+                    if event.id in seen:
+                        continue
+                    seen.add(event.id)
+                    with tracer.start_as_current_span(
+                        f"consume {event.subject}", context=extract_context(event.headers),
+                        kind=trace.SpanKind.CONSUMER,
+                        attributes={"messaging.system": "nats", "messaging.consumer.group.name": self.durable,
+                                    "messaging.batch.message_count": len(events)},
+                    ):
+                        await uow.session.execute(self.inbox.insert().values(
+                            consumer=self.durable, event_id=event.id, processed_at=now))
+                        await self.handler(event, uow)
+                    applied += 1
+                await uow.commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fall back to one by one, which retries and dead-letters
+            log.info("batch rolled back, applying one by one",
+                     extra={"consumer": self.durable, "size": len(events), "error": type(exc).__name__})
+            return False
+        self.applied += applied
+        for msg in msgs:
+            await self.ack(msg)
         return True
 
     async def _failed(self, msg, event: ReceivedEvent, exc: Exception) -> None:  # noqa: ANN001

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from servicekit.db import READ_ONLY, writer
 from servicekit.events import HDR_AT, HDR_ID, HDR_TYPE, Event
 from servicekit.telemetry import extract_context, inject_headers
 
@@ -67,9 +68,9 @@ class OutboxRelay:
     """Publishes outbox rows to JetStream in order; keeps retrying while NATS is away."""
 
     def __init__(self, engine: AsyncEngine, table: Table, js, *, batch: int = 200,
-                 idle_poll: float = 0.05, lock_name: str = "outbox"):
+                 idle_poll: float = 1.0, lock_name: str = "outbox", ack_timeout: float = 5.0):
         self.engine, self.table, self.js = engine, table, js
-        self.batch, self.idle_poll = batch, idle_poll
+        self.batch, self.idle_poll, self.ack_timeout = batch, idle_poll, ack_timeout
         self.lock_key = zlib.crc32(lock_name.encode())
         self.wakeup = asyncio.Event()
         self.published = 0
@@ -83,6 +84,9 @@ class OutboxRelay:
         """Loop until stopped: publish what is pending, then wait for a wake-up or the poll tick."""
         backoff = 0.1
         while not self._stopping:
+            # Clear before reading: a commit that lands while we read sets it again, so it is
+            # never lost between the read and the wait below.
+            self.wakeup.clear()
             try:
                 sent = await self.publish_pending()
                 backoff = 0.1
@@ -94,7 +98,6 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
                 continue
             if sent == 0:
-                self.wakeup.clear()
                 try:
                     await asyncio.wait_for(self.wakeup.wait(), self.idle_poll)
                 except TimeoutError:
@@ -109,10 +112,12 @@ class OutboxRelay:
         """Publish one batch of unsent rows in order; returns how many were marked sent."""
         dialect = self.engine.dialect.name
         if dialect != "postgresql":
-            # SQLite: one writer per file anyway; read, give the connection back while publishing
-            # (nothing pooled or locked is held over network round trips), then mark in a short one.
-            async with self.engine.begin() as conn:
-                rows = (await conn.execute(self._claim_query(dialect))).all()
+            # SQLite: one writer per file anyway; read without taking the write turn, publish with
+            # nothing pooled or locked held, then mark in a short write transaction.
+            async with self.engine.connect() as conn:
+                conn = await conn.execution_options(**{READ_ONLY: True})
+                async with conn.begin():
+                    rows = (await conn.execute(self._claim_query(dialect))).all()
             return await self._publish_rows(None, rows)
         async with self.engine.begin() as conn:
             got = await conn.scalar(select(text(f"pg_try_advisory_xact_lock({self.lock_key})")))
@@ -122,18 +127,23 @@ class OutboxRelay:
             return await self._publish_rows(conn, rows)
 
     async def _publish_rows(self, conn, rows) -> int:  # noqa: ANN001
-        """Publish rows one by one; mark the published prefix sent even if a later one fails
+        """Publish a batch without waiting for each ack in turn (JetStream keeps the order of one
+        connection's publishes), then mark the acknowledged prefix sent even if a later one failed
         (in the caller's transaction `conn`, or in a short one of its own when None)."""
         done: list[int] = []
         try:
-            for row in rows:
-                await self._publish(row)
-                done.append(row.seq)
+            acks = [await self._publish(row) for row in rows]
+            if acks:
+                results = await asyncio.wait_for(asyncio.gather(*acks, return_exceptions=True), self.ack_timeout)
+                for row, result in zip(rows, results, strict=True):
+                    if isinstance(result, BaseException):
+                        raise result
+                    done.append(row.seq)
         finally:
             if done:
                 stmt = update(self.table).where(self.table.c.seq.in_(done)).values(sent_at=datetime.now(UTC))
                 if conn is None:
-                    async with self.engine.begin() as own:
+                    async with writer(self.engine), self.engine.begin() as own:
                         await own.execute(stmt)
                 else:
                     await conn.execute(stmt)
@@ -145,8 +155,8 @@ class OutboxRelay:
         q = select(self.table).where(self.table.c.sent_at.is_(None)).order_by(self.table.c.seq).limit(self.batch)
         return q.with_for_update(skip_locked=True) if dialect == "postgresql" else q
 
-    async def _publish(self, row) -> None:  # noqa: ANN001
-        """Publish one row and wait for the JetStream ack."""
+    async def _publish(self, row) -> asyncio.Future:  # noqa: ANN001
+        """Send one row; returns the future of its JetStream ack."""
         trace_headers = json.loads(row.headers or "{}")
         with tracer.start_as_current_span(
             f"publish {row.subject}", context=extract_context(trace_headers),
@@ -157,4 +167,4 @@ class OutboxRelay:
                 HDR_ID: row.event_id, HDR_TYPE: row.event_type,
                 HDR_AT: row.occurred_at.isoformat(), **inject_headers(),
             }
-            await self.js.publish(row.subject, row.payload, headers=headers, timeout=5)
+            return await self.js.publish_async(row.subject, row.payload, headers=headers, wait_stall=self.ack_timeout)

@@ -168,6 +168,7 @@ class Child:
         self.stop_timeout = stop_timeout
         self.backoff = backoff or Backoff()
         self.restarts = 0
+        self.last_exit_code: int | None = None  # of the latest process that exited, None while none has
         self.proc: asyncio.subprocess.Process | None = None
         self._pump_task: asyncio.Task | None = None
         self._task: asyncio.Task | None = None
@@ -198,7 +199,7 @@ class Child:
     async def _supervise(self) -> None:
         while True:
             started = time.monotonic()
-            code = await self._wait_exit_or_stop()
+            code = self.last_exit_code = await self._wait_exit_or_stop()
             if self._stopping.is_set():
                 return
             self.restarts += 1

@@ -45,9 +45,9 @@ class ServiceRuntime:
         await natsio.ensure_streams(self.js)
         self.relay = OutboxRelay(self.engine, self.outbox, self.js, lock_name=f"{self.name}-outbox")
 
-    def uow(self):  # noqa: ANN201
-        """A fresh unit of work that wakes the relay after commit."""
-        return self.uow_class(self.sessions, self.outbox, self.relay.notify)
+    def uow(self, *, read_only: bool = False):  # noqa: ANN201
+        """A fresh unit of work that wakes the relay after commit (`read_only`: queries only)."""
+        return self.uow_class(self.sessions, self.outbox, self.relay.notify, read_only=read_only)
 
     def consume(self, purpose: str, stream: str, subjects: list[str], handler: Handler) -> Consumer:
         """Register a durable consumer `<service>-<purpose>`."""

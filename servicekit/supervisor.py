@@ -2,6 +2,11 @@
 
 `make run` starts it as `python -m servicekit.supervisor`; end-to-end tests build a
 `SystemConfig.for_tests(tmp_path)` and drive a `Supervisor` directly.
+
+Start-up is CPU-bound (every process imports gRPC, SQLAlchemy, OpenTelemetry), so it starts as few
+interpreters as it can, all at once: nats, then each service as `serve --setup` (migrate, seed and
+serve in one process) and the gateway. It waits on each service over one channel that reconnects
+quickly, and asks the gateway's /readyz only once the services are up.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from servicekit.healthcheck import check_grpc, check_http
-from servicekit.procs import Child, LogSink, run_step, wait_for_port
+from servicekit.cli import EXIT_SETUP_FAILED
+from servicekit.healthcheck import wait_grpc_serving, wait_http_ok
+from servicekit.procs import Child, LogSink, StepFailed, run_step, wait_for_port
 
 SERVICES = ("identity", "reports", "routing", "notify")
 GATEWAY = "gateway"
@@ -30,7 +36,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass
 class Command:
-    """How to run one process: setup steps run to completion first, then the long-running serve argv."""
+    """How to run one process: setup steps run to completion first, then the long-running serve argv.
+
+    The services need no separate steps: `serve --setup` migrates and seeds in the serving process
+    itself (one interpreter per service instead of three; see servicekit.cli).
+    """
 
     serve: list[str]
     setup: list[list[str]] = field(default_factory=list)
@@ -141,9 +151,7 @@ def nats_binary() -> str:
 
 def default_commands(cfg: SystemConfig) -> dict[str, Command]:
     """Return the command of every process: nats (if embedded), the services, the gateway."""
-    commands = {svc: Command(serve=[sys.executable, "-m", f"services.{svc}"],
-                             setup=[[sys.executable, "-m", f"services.{svc}", step] for step in ("migrate", "seed")])
-                for svc in SERVICES}
+    commands = {svc: Command(serve=[sys.executable, "-m", f"services.{svc}", "serve", "--setup"]) for svc in SERVICES}
     commands[GATEWAY] = Command(serve=[sys.executable, "-m", "gateway"])
     if cfg.embedded_nats:
         host, port = cfg.hosts.get(NATS, cfg.host), str(cfg.ports[NATS])
@@ -162,20 +170,26 @@ class Supervisor:
             self.commands.pop(NATS, None)
         self.sink = LogSink(cfg.var_dir / "log", console=cfg.log_to_console)
         self.children: dict[str, Child] = {}
+        # Seconds from the last start() to nats accepting connections and to each process being healthy.
+        self.ready_after: dict[str, float] = {}
+        self._began = time.monotonic()
         self._stop_requested = asyncio.Event()
         self._stopped = False
 
     async def start(self, timeout: float = 60) -> None:
-        """Start nats, run the setup steps, start the services and the gateway, wait until all are healthy."""
+        """Start nats, then each service as soon as its own setup steps are done, the gateway once all
+        steps are, and wait until all are healthy."""
         self.cfg.var_dir.mkdir(parents=True, exist_ok=True)
+        self._began = time.monotonic()
         try:
             if NATS in self.commands:
                 await self._start_child(NATS)
                 await self._wait_nats()
+                self.ready_after[NATS] = round(time.monotonic() - self._began, 2)
             await self._run_setup_steps()
-            for name in (*SERVICES, GATEWAY):
-                await self._start_child(name)
             await self.wait_healthy(timeout)
+            order = sorted(self.ready_after.items(), key=lambda item: item[1])
+            self._say("healthy after " + ", ".join(f"{name} {secs} s" for name, secs in order))
         except BaseException:
             await self.stop()
             raise
@@ -204,23 +218,53 @@ class Supervisor:
         self.sink.close()
 
     async def wait_healthy(self, timeout: float = 60) -> None:
-        """Poll gRPC health of the services and the gateway /readyz until all pass; raise TimeoutError."""
-        probes = self.probes()
-        pending = set(probes)
-        deadline = time.monotonic() + timeout
-        while pending:
-            results = await asyncio.gather(*(probes[name]() for name in sorted(pending)))
-            pending -= {name for name, ok in zip(sorted(pending), results) if ok}
-            if pending and time.monotonic() >= deadline:
-                raise TimeoutError(self._unhealthy_report(pending, timeout))
-            if pending:
-                await asyncio.sleep(0.1)
+        """Wait until every service's gRPC health is SERVING and then the gateway's /readyz answers 200.
 
-    def probes(self) -> dict[str, Callable[[], Awaitable[bool]]]:
-        """Return one zero-argument coroutine function per process that must become healthy."""
-        probes = {svc: (lambda a=self.cfg.addr(svc): check_grpc(a, timeout=1.0)) for svc in SERVICES}
-        probes[GATEWAY] = lambda: check_http(self.urls()["readyz"], timeout=1.0)
-        return probes
+        Raise StepFailed at once when a process exits because its setup failed, TimeoutError (naming
+        the processes and their last log lines) after timeout seconds.
+        """
+        waits = {svc: asyncio.create_task(self._wait_service(svc, timeout), name=f"ready-{svc}") for svc in SERVICES}
+        waits[GATEWAY] = asyncio.create_task(self._wait_gateway(list(waits.values()), timeout), name="ready-gateway")
+        pending = set(waits)
+        try:
+            while pending:
+                await asyncio.wait([waits[n] for n in pending], timeout=0.1, return_when=asyncio.FIRST_COMPLETED)
+                pending -= {n for n in pending if waits[n].done() and waits[n].result()}
+                self._raise_if_setup_failed(pending)
+                if any(waits[n].done() for n in pending):  # a wait that returned False ran out of time
+                    raise TimeoutError(self._unhealthy_report(pending, timeout))
+        finally:
+            for task in waits.values():
+                task.cancel()
+            await asyncio.gather(*waits.values(), return_exceptions=True)
+
+    async def _wait_service(self, svc: str, timeout: float) -> bool:
+        """Wait until one service reports SERVING; record when."""
+        ok = await wait_grpc_serving(self.cfg.addr(svc), timeout)
+        if ok:
+            self.ready_after[svc] = round(time.monotonic() - self._began, 2)
+        return ok
+
+    async def _wait_gateway(self, services: list[asyncio.Task], timeout: float) -> bool:
+        """Wait until the gateway's /readyz answers 200, asking only once every service is healthy:
+        the gateway's channels back off after a refused connection, so early probes would delay it."""
+        deadline = time.monotonic() + timeout
+        await asyncio.wait(services)
+        if not all(task.result() for task in services):
+            return False
+        ok = await wait_http_ok(self.urls()["readyz"], max(deadline - time.monotonic(), 0.1))
+        if ok:
+            self.ready_after[GATEWAY] = round(time.monotonic() - self._began, 2)
+        return ok
+
+    def _raise_if_setup_failed(self, names: set[str]) -> None:
+        """Raise StepFailed with its log when one of these processes exited because its setup failed."""
+        for name in sorted(names):
+            child = self.children.get(name)
+            if child is not None and child.last_exit_code == EXIT_SETUP_FAILED:
+                tail = "\n".join(self.sink.tail(name, 40))
+                raise StepFailed(f"{name}: setup failed (exit code {EXIT_SETUP_FAILED}), "
+                                 f"see {self.sink.path(name)}:\n{tail}")
 
     def urls(self) -> dict[str, str]:
         """Return the gateway base URL, its docs and readiness URLs, the gRPC addresses and the NATS URL."""
@@ -236,18 +280,22 @@ class Supervisor:
         await child.start()
 
     async def _run_setup_steps(self) -> None:
+        """Run every service's setup steps in parallel, starting each service as soon as its own are
+        done; then start the gateway."""
         # A TaskGroup (not gather) so that on a failure or Ctrl-C every other step is cancelled and
         # its process reaped before start() goes on to stop().
         try:
             async with asyncio.TaskGroup() as group:
                 for svc in SERVICES:
-                    group.create_task(self._setup(svc))
+                    group.create_task(self._setup_and_start(svc))
         except ExceptionGroup as failures:
             raise failures.exceptions[0] from None
+        await self._start_child(GATEWAY)
 
-    async def _setup(self, svc: str) -> None:
+    async def _setup_and_start(self, svc: str) -> None:
         for argv in self.commands[svc].setup:
             await run_step(svc, argv, child_env(self.cfg, svc), self.sink, cwd=PROJECT_ROOT)
+        await self._start_child(svc)
 
     async def _wait_nats(self) -> None:
         try:

@@ -21,6 +21,10 @@ MESSAGES: dict[str, dict[str, tuple[str, str | None]]] = {
         "vi": ("Danh mục không khớp loại", "Danh mục này không thuộc loại phản ánh đã chọn."),
         "en": ("Category does not match kind", "This category does not belong to the chosen kind."),
     },
+    "photo_required": {
+        "vi": ("Cần ảnh chụp", "Danh mục này cần ít nhất một ảnh chụp hiện trường; hãy tải ảnh lên rồi gửi lại."),
+        "en": ("Photo required", "This category needs at least one photo of the problem; upload one and try again."),
+    },
     "invalid_description": {
         "vi": ("Nội dung không hợp lệ", "Nội dung phải dài từ 10 đến 5000 ký tự."),
         "en": ("Invalid description", "The description must be 10 to 5000 characters."),

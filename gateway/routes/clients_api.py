@@ -16,6 +16,7 @@ from congdanso.identity.v1 import identity_pb2
 from gateway.auth import CurrentPrincipal
 from gateway.clients import Backends, backends
 from gateway.errors import Problem
+from gateway.idempotency import IdempotencyKey, with_conflicts
 from gateway.protoconv import time_of, time_or_none
 from gateway.routes.auth import client_ip
 from servicekit.errors import InvalidArgument
@@ -123,12 +124,17 @@ async def client_token(request: Request, clients: BackendsDep) -> ClientTokenOut
     return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
-@router.post("/clients", tags=["clients"], status_code=201, responses={401: {"model": Problem},
-                                                                       403: {"model": Problem}})
-async def create_client(body: ClientIn, caller: CurrentPrincipal, clients: BackendsDep) -> ClientSecretOut:
-    """Register an integration client (operator; agency_admin for its own agency)."""
+@router.post("/clients", tags=["clients"], status_code=201, responses=with_conflicts({
+    401: {"model": Problem}, 403: {"model": Problem}}))
+async def create_client(body: ClientIn, caller: CurrentPrincipal, clients: BackendsDep,
+                        idempotency_key: IdempotencyKey = None) -> ClientSecretOut:
+    """Register an integration client (operator; agency_admin for its own agency).
+
+    A retry with the same Idempotency-Key returns the same client and secret (kept encrypted for 24 hours).
+    """
     return secret_out(await clients.call(clients.identity.CreateClient, identity_pb2.CreateClientRequest(
-        name=body.name, scopes=body.scopes, agency_code=body.agency_code), token=caller.token))
+        name=body.name, scopes=body.scopes, agency_code=body.agency_code), token=caller.token,
+        idempotency_key=idempotency_key))
 
 
 @router.get("/clients", tags=["clients"], responses={401: {"model": Problem}, 403: {"model": Problem}})

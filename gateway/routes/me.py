@@ -15,9 +15,22 @@ from gateway.clients import Backends, backends
 from gateway.errors import Problem
 from gateway.protoconv import time_of, time_or_none
 from gateway.routes.auth import UserOut, user_out
+from servicekit.auth import Principal
+from servicekit.errors import PermissionDenied
 
-router = APIRouter(prefix="/api/v1", tags=["me"], responses={401: {"model": Problem}})
+router = APIRouter(prefix="/api/v1", tags=["me"], responses={
+    401: {"model": Problem}, 403: {"model": Problem, "description": "role_not_allowed (integration clients)"}})
 BackendsDep = Annotated[Backends, Depends(backends)]
+
+
+async def person(caller: CurrentPrincipal) -> Principal:
+    """The signed-in person; an integration client has no account here (403, not identity's 404)."""
+    if caller.role == "client":
+        raise PermissionDenied("integration clients have no account", code="role_not_allowed")
+    return caller
+
+
+Person = Annotated[Principal, Depends(person)]
 
 
 class ProfileIn(BaseModel):
@@ -73,13 +86,13 @@ class IdentityVerificationIn(BaseModel):
 
 
 @router.get("/me")
-async def me(caller: CurrentPrincipal, clients: BackendsDep) -> UserOut:
+async def me(caller: Person, clients: BackendsDep) -> UserOut:
     """The signed-in account."""
     return user_out(await clients.call(clients.identity.GetMe, identity_pb2.GetMeRequest(), token=caller.token))
 
 
 @router.patch("/me")
-async def update_me(body: ProfileIn, caller: CurrentPrincipal, clients: BackendsDep) -> UserOut:
+async def update_me(body: ProfileIn, caller: Person, clients: BackendsDep) -> UserOut:
     """Change name, language or home ward."""
     fields = body.model_dump(exclude_none=True)
     return user_out(await clients.call(clients.identity.UpdateProfile, identity_pb2.UpdateProfileRequest(**fields),
@@ -87,7 +100,7 @@ async def update_me(body: ProfileIn, caller: CurrentPrincipal, clients: Backends
 
 
 @router.get("/me/sessions")
-async def list_sessions(caller: CurrentPrincipal, clients: BackendsDep) -> SessionList:
+async def list_sessions(caller: Person, clients: BackendsDep) -> SessionList:
     """Where the account is signed in."""
     reply = await clients.call(clients.identity.ListSessions, identity_pb2.ListSessionsRequest(), token=caller.token)
     return SessionList(items=[SessionOut(
@@ -98,7 +111,7 @@ async def list_sessions(caller: CurrentPrincipal, clients: BackendsDep) -> Sessi
 
 @router.delete("/me/sessions/{session_id}", status_code=204, response_class=Response,
                responses={404: {"model": Problem, "description": "session_not_found"}})
-async def revoke_session(session_id: Annotated[str, Path(min_length=1, max_length=64)], caller: CurrentPrincipal,
+async def revoke_session(session_id: Annotated[str, Path(min_length=1, max_length=64)], caller: Person,
                          clients: BackendsDep) -> Response:
     """Sign out one session (its refresh token stops working at once)."""
     await clients.call(clients.identity.RevokeSession, identity_pb2.RevokeSessionRequest(session_id=session_id),
@@ -107,7 +120,7 @@ async def revoke_session(session_id: Annotated[str, Path(min_length=1, max_lengt
 
 
 @router.post("/me/sessions/revoke-others")
-async def revoke_other_sessions(caller: CurrentPrincipal, clients: BackendsDep) -> RevokedOut:
+async def revoke_other_sessions(caller: Person, clients: BackendsDep) -> RevokedOut:
     """Sign out everywhere except here."""
     reply = await clients.call(clients.identity.RevokeOtherSessions, identity_pb2.RevokeOtherSessionsRequest(),
                                token=caller.token)
@@ -115,7 +128,7 @@ async def revoke_other_sessions(caller: CurrentPrincipal, clients: BackendsDep) 
 
 
 @router.get("/me/export")
-async def export_my_data(caller: CurrentPrincipal, clients: BackendsDep) -> dict[str, Any]:
+async def export_my_data(caller: Person, clients: BackendsDep) -> dict[str, Any]:
     """Everything the identity service holds about you, as JSON."""
     reply = await clients.call(clients.identity.ExportMyData, identity_pb2.ExportMyDataRequest(), token=caller.token)
     return json.loads(reply.json)
@@ -123,7 +136,7 @@ async def export_my_data(caller: CurrentPrincipal, clients: BackendsDep) -> dict
 
 @router.post("/me/delete", status_code=204, response_class=Response,
              responses={401: {"model": Problem, "description": "invalid_credentials"}})
-async def delete_my_account(body: DeleteAccountIn, caller: CurrentPrincipal, clients: BackendsDep) -> Response:
+async def delete_my_account(body: DeleteAccountIn, caller: Person, clients: BackendsDep) -> Response:
     """Delete the account: personal data erased, sessions ended, other services pseudonymise."""
     await clients.call(clients.identity.DeleteMyAccount, identity_pb2.DeleteMyAccountRequest(password=body.password),
                        token=caller.token)
@@ -133,7 +146,7 @@ async def delete_my_account(body: DeleteAccountIn, caller: CurrentPrincipal, cli
 @router.post("/me/identity-verification",
              responses={409: {"model": Problem, "description": "identity_not_matched | phone_not_verified"},
                         429: {"model": Problem, "description": "verification_locked"}})
-async def verify_identity(body: IdentityVerificationIn, caller: CurrentPrincipal, clients: BackendsDep) -> UserOut:
+async def verify_identity(body: IdentityVerificationIn, caller: Person, clients: BackendsDep) -> UserOut:
     """Verify your identity against the resident registry (assurance level 2; refresh for tokens that say so)."""
     return user_out(await clients.call(clients.identity.VerifyIdentity, identity_pb2.VerifyIdentityRequest(
         personal_id=body.personal_id, full_name=body.full_name, birth_date=body.birth_date, sex=body.sex),

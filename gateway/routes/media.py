@@ -11,6 +11,7 @@ from congdanso.reports.v1 import reports_pb2
 from gateway.auth import CurrentPrincipal, OptionalPrincipal
 from gateway.clients import Backends, backends
 from gateway.errors import Problem
+from gateway.idempotency import IdempotencyKey, with_conflicts
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 BackendsDep = Annotated[Backends, Depends(backends)]
@@ -35,16 +36,17 @@ def media_out(m: reports_pb2.Media) -> MediaOut:
                     url=f"/api/v1/media/{m.id}", thumbnail_url=f"/api/v1/media/{m.id}?thumbnail=true")
 
 
-@router.post("/media", status_code=201, responses={400: {"model": Problem, "description": "invalid_image"},
-                                                  413: {"model": Problem}},
+@router.post("/media", status_code=201, responses=with_conflicts({
+                 400: {"model": Problem, "description": "invalid_image"}, 413: {"model": Problem}}),
              openapi_extra={"requestBody": {"required": True, "content": {
                  t: {"schema": {"type": "string", "format": "binary"}}
                  for t in ("image/jpeg", "image/png", "image/webp")}}})
-async def upload(request: Request, caller: CurrentPrincipal, clients: BackendsDep) -> MediaOut:
+async def upload(request: Request, caller: CurrentPrincipal, clients: BackendsDep,
+                 idempotency_key: IdempotencyKey = None) -> MediaOut:
     """Upload one photo (JPEG, PNG or WebP, at most 10 MB) as the raw request body; checked by content."""
     content = await request.body()
     reply = await clients.call(clients.reports.UploadMedia, reports_pb2.UploadMediaRequest(content=content),
-                               token=caller.token)
+                               token=caller.token, idempotency_key=idempotency_key)
     return media_out(reply)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated, Literal
+
+import grpc
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import StreamingResponse
@@ -17,6 +20,7 @@ from gateway.errors import Problem
 from gateway.protoconv import next_cursor, time_of, time_or_none
 from servicekit.grpcclient import auth_metadata
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["notifications"], responses={401: {"model": Problem}})
 BackendsDep = Annotated[Backends, Depends(backends)]
 NotificationId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -134,24 +138,51 @@ async def list_deliveries(notification_id: Annotated[str, Path(min_length=1, max
         template_version=d.template_version) for d in reply.deliveries])
 
 
-@router.get("/events", response_class=StreamingResponse, responses={200: {
-    "content": {"text/event-stream": {"example": 'id: 0198...\nevent: notification\ndata: {"id": "0198..."}\n\n'}},
-    "description": "Server-sent events: `notification` (the inbox item as JSON); `: ping` comments"}})
+# Stream positions are notification ids (time-ordered UUIDs); the nil UUID is "before everything".
+EVENT_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+BEFORE_EVERYTHING = "00000000-0000-0000-0000-000000000000"
+
+
+async def stream_start(clients: Backends, token: str) -> str:
+    """Where a new stream starts: after the newest inbox item (nil UUID for an empty inbox)."""
+    reply = await clients.call(clients.notify.ListNotifications, notify_pb2.ListNotificationsRequest(
+        page=common_pb2.PageRequest(limit=1)), token=token)
+    return reply.notifications[0].id if reply.notifications else BEFORE_EVERYTHING
+
+
+@router.get("/events", response_class=StreamingResponse, responses={
+    200: {"content": {"text/event-stream": {"example": 'id: 0198...\nevent: notification\ndata: {"id": "0198..."}\n\n'}},
+          "description": "Server-sent events: first `retry` and the stream position (`id`), then `notification` "
+                         "(the inbox item as JSON) and `: ping` heartbeat comments"},
+    400: {"model": Problem, "description": "validation_error (Last-Event-ID is not an event id)"}})
 async def events(caller: CurrentPrincipal, clients: BackendsDep,
-                 last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64)] = None,
+                 last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=64, pattern=EVENT_ID,
+                                                             description="the last event id received")] = None,
                  ) -> StreamingResponse:
-    """New inbox items, live; reconnect with Last-Event-ID to get what was missed."""
-    call = clients.notify.WatchNotifications(notify_pb2.WatchNotificationsRequest(after_id=last_event_id or ""),
+    """New inbox items, live; reconnect with Last-Event-ID to get what was missed.
+
+    The first block carries the stream's position as its `id`, so a client that saw no notification
+    before losing the connection still resumes from where it started.
+    """
+    after = last_event_id or await stream_start(clients, caller.token)
+    call = clients.notify.WatchNotifications(notify_pb2.WatchNotificationsRequest(after_id=after),
                                              metadata=auth_metadata(caller.token))  # no deadline: long-lived
 
     async def stream():  # noqa: ANN202
+        # `id` is the stream position, the highest id sent so far: notify also sends items that
+        # committed late with a lower id, and resuming from such an id would send the ones between again.
+        position = after
         try:
-            yield "retry: 3000\n\n"
+            yield f"retry: 3000\nid: {position}\n\n"
             async for n in call:
                 if not n.id:
                     yield ": ping\n\n"
                     continue
-                yield f"id: {n.id}\nevent: notification\ndata: {notification_out(n).model_dump_json()}\n\n"
+                position = max(position, n.id)
+                yield f"id: {position}\nevent: notification\ndata: {notification_out(n).model_dump_json()}\n\n"
+        except grpc.aio.AioRpcError as exc:
+            # The response has started: end the stream; the client reconnects (retry) with its Last-Event-ID.
+            log.warning("event stream ended by the backend", extra={"grpc_status": exc.code().name})
         finally:
             call.cancel()
 

@@ -15,6 +15,7 @@ from congdanso.common.v1 import common_pb2
 from congdanso.reports.v1 import reports_pb2
 from gateway import i18n
 from gateway.clients import Backends, backends
+from gateway.idempotency import IdempotencyKey
 from gateway.open311 import PREFIX, backend, convert, params, render
 from gateway.open311.models import RequestCreated, TokenLookup
 from gateway.protoconv import enum_in
@@ -139,8 +140,11 @@ async def token_lookup(token: str, fmt: Fmt, clients: BackendsDep) -> Response:
 
 
 @router.post("/requests.{fmt}", openapi_extra=NEW_REQUEST, **CREATED)
-async def create_request(request: Request, fmt: Fmt, clients: BackendsDep) -> Response:
-    """Create a service request (form-encoded, api_key required, attribute[code] values, ward_code extension)."""
+async def create_request(request: Request, fmt: Fmt, clients: BackendsDep,
+                         idempotency_key: IdempotencyKey = None) -> Response:
+    """Create a service request (form-encoded, api_key required, attribute[code] values, ward_code extension).
+
+    Extension: an `Idempotency-Key` header makes a retry return the same request (a reused key: 400)."""
     fmt = fmt_of(fmt)
     form = params.form(await request.body())
     code = params.one(form, "service_code")
@@ -161,7 +165,8 @@ async def create_request(request: Request, fmt: Fmt, clients: BackendsDep) -> Re
                                        address=address[:300])
     report = await clients.call(clients.reports.SubmitReport, reports_pb2.SubmitReportRequest(
         kind=category.kind, category_code=category.code, description=params.one(form, "description"),
-        location=location, visibility=reports_pb2.VISIBILITY_PUBLIC, attributes=attributes), token=token)
+        location=location, visibility=reports_pb2.VISIBILITY_PUBLIC, attributes=attributes,
+        idempotency_key=idempotency_key or ""), token=token)
     created = RequestCreated(service_request_id=report.id, service_notice="", account_id=None)
     return render.respond(fmt, "service_requests", [created.model_dump()], status=201)
 

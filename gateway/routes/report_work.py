@@ -14,6 +14,7 @@ from congdanso.reports.v1 import reports_pb2
 from gateway.auth import CurrentPrincipal, OptionalPrincipal
 from gateway.clients import Backends, backends
 from gateway.errors import Problem
+from gateway.idempotency import IdempotencyKey, with_conflicts
 from servicekit.protoutil import timestamp
 from gateway.protoconv import enum_in, next_cursor, time_of
 from gateway.routes.reports import REPORT_ID, Kind, ReportOut, Status, report_out
@@ -195,12 +196,13 @@ def _comment(c: reports_pb2.Comment) -> CommentOut:
                       created_at=time_of(c, "created_at"))
 
 
-@router.post("/reports/{report_id}/comments", status_code=201)
+@router.post("/reports/{report_id}/comments", status_code=201, responses=with_conflicts())
 async def add_comment(report_id: ReportId, body: CommentIn, caller: CurrentPrincipal,
-                      clients: BackendsDep) -> CommentOut:
+                      clients: BackendsDep, idempotency_key: IdempotencyKey = None) -> CommentOut:
     """Comment on a report (staff may add internal notes)."""
     reply = await clients.call(clients.reports.AddComment, reports_pb2.AddCommentRequest(
-        report_id=report_id, body=body.body, internal=body.internal), token=caller.token)
+        report_id=report_id, body=body.body, internal=body.internal), token=caller.token,
+        idempotency_key=idempotency_key)
     return _comment(reply)
 
 

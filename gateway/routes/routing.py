@@ -15,6 +15,7 @@ from congdanso.routing.v1 import routing_pb2
 from gateway.auth import CurrentPrincipal, OptionalPrincipal
 from gateway.clients import Backends, backends
 from gateway.errors import Problem
+from gateway.idempotency import IdempotencyKey, with_conflicts
 from gateway.protoconv import LocalizedText, enum_out, next_cursor, text, time_of, time_or_none
 
 router = APIRouter(prefix="/api/v1")  # agencies are tagged "catalog", the rest "routing"
@@ -111,12 +112,13 @@ async def get_agency(code: Annotated[str, Path(pattern=AGENCY_CODE)], clients: B
     return agency_out(await clients.call(clients.routing.GetAgency, routing_pb2.GetAgencyRequest(code=code)))
 
 
-@router.post("/agencies", tags=TAGS, status_code=201, responses={
-    **FORBIDDEN, 409: {"model": Problem, "description": "agency_exists"}})
+@router.post("/agencies", tags=TAGS, status_code=201, responses=with_conflicts({
+    **FORBIDDEN, 409: {"model": Problem, "description": "agency_exists"}}))
 async def create_agency(body: AgencyIn, caller: CurrentPrincipal, clients: BackendsDep,
-                        response: Response) -> AgencyOut:
+                        response: Response, idempotency_key: IdempotencyKey = None) -> AgencyOut:
     """Add an agency (operators)."""
-    reply = await clients.call(clients.routing.CreateAgency, agency_pb(body.code, body), token=caller.token)
+    reply = await clients.call(clients.routing.CreateAgency, agency_pb(body.code, body), token=caller.token,
+                               idempotency_key=idempotency_key)
     response.headers["Location"] = f"/api/v1/agencies/{reply.code}"
     return agency_out(reply)
 
@@ -422,15 +424,17 @@ async def get_assignment(report_id: Annotated[str, Path(pattern=REPORT_ID)], cal
     return assignment_out(reply)
 
 
-@router.post("/reports/{report_id}/transfer", tags=TAGS, responses={
+@router.post("/reports/{report_id}/transfer", tags=TAGS, responses=with_conflicts({
     **FORBIDDEN, 404: {"model": Problem, "description": "assignment_not_found"},
-    409: {"model": Problem, "description": "report_not_transferable / transfer_limit_reached"}})
+    409: {"model": Problem, "description": "report_not_transferable / transfer_limit_reached"}}))
 async def transfer_report(report_id: Annotated[str, Path(pattern=REPORT_ID)], body: TransferIn,
-                          caller: CurrentPrincipal, clients: BackendsDep) -> AssignmentOut:
+                          caller: CurrentPrincipal, clients: BackendsDep,
+                          idempotency_key: IdempotencyKey = None) -> AssignmentOut:
     """Transfer the report to another agency with a reason (officers of the assigned agency, operators).
 
     After 3 transfers an officer's transfer goes to the operations centre instead.
     """
     reply = await clients.call(clients.routing.TransferReport, routing_pb2.TransferReportRequest(
-        report_id=report_id, to_agency_code=body.to_agency_code, reason=body.reason), token=caller.token)
+        report_id=report_id, to_agency_code=body.to_agency_code, reason=body.reason), token=caller.token,
+        idempotency_key=idempotency_key)
     return assignment_out(reply)

@@ -14,6 +14,7 @@ from congdanso.identity.v1 import identity_pb2
 from gateway.auth import CurrentPrincipal
 from gateway.clients import Backends, backends
 from gateway.errors import Problem
+from gateway.idempotency import IdempotencyKey, with_conflicts
 from gateway.protoconv import next_cursor, time_of
 from gateway.routes.auth import UserOut, user_out
 
@@ -91,12 +92,13 @@ def staff_out(user: identity_pb2.User) -> StaffOut:
     return StaffOut(**user_out(user).model_dump(), disabled=user.disabled)
 
 
-@router.post("/staff", status_code=201, responses={409: {"model": Problem, "description": "phone_taken"}})
-async def create_staff(body: StaffIn, caller: CurrentPrincipal, clients: BackendsDep) -> StaffOut:
+@router.post("/staff", status_code=201, responses=with_conflicts({409: {"model": Problem, "description": "phone_taken"}}))
+async def create_staff(body: StaffIn, caller: CurrentPrincipal, clients: BackendsDep,
+                       idempotency_key: IdempotencyKey = None) -> StaffOut:
     """Create a staff account (operator, agency_admin)."""
     return staff_out(await clients.call(clients.identity.CreateStaff, identity_pb2.CreateStaffRequest(
         phone=body.phone, full_name=body.full_name, role=body.role, agency_code=body.agency_code,
-        language=body.language), token=caller.token))
+        language=body.language), token=caller.token, idempotency_key=idempotency_key))
 
 
 @router.get("/staff")

@@ -13,6 +13,7 @@ from congdanso.notify.v1 import notify_pb2
 from gateway.auth import CurrentPrincipal
 from gateway.clients import Backends, backends
 from gateway.errors import Problem
+from gateway.idempotency import IdempotencyKey, with_conflicts
 from gateway.protoconv import next_cursor, time_of, time_or_none
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"], responses={
@@ -89,12 +90,13 @@ def delivery_out(d: notify_pb2.WebhookDelivery) -> WebhookDeliveryOut:
                               updated_at=time_or_none(d, "updated_at"))
 
 
-@router.post("/webhooks", status_code=201, responses={400: {"model": Problem, "description": "webhook_invalid"}})
+@router.post("/webhooks", status_code=201, responses=with_conflicts({
+    400: {"model": Problem, "description": "webhook_invalid"}}))
 async def create_webhook(body: WebhookIn, caller: CurrentPrincipal, clients: BackendsDep,
-                         response: Response) -> WebhookOut:
+                         response: Response, idempotency_key: IdempotencyKey = None) -> WebhookOut:
     """Subscribe an endpoint (integration clients, agency admins, operators)."""
     reply = await clients.call(clients.notify.CreateWebhook, notify_pb2.CreateWebhookRequest(
-        url=body.url, event_types=body.event_types), token=caller.token)
+        url=body.url, event_types=body.event_types), token=caller.token, idempotency_key=idempotency_key)
     response.headers["Cache-Control"] = "no-store"
     return webhook_out(reply)
 

@@ -1,8 +1,8 @@
-"""`python -m services.identity [serve|migrate|seed|bootstrap-operator|import-registry FILE|rotate-key]`."""
+"""`python -m services.identity [serve [--setup]|setup|migrate|seed|bootstrap-operator PHONE 'FULL NAME'|
+import-registry FILE|rotate-key]` (servicekit.cli)."""
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import os
 import sys
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from congdanso.identity.v1 import identity_pb2
 from congdanso.identity.v1.identity_pb2_grpc import add_IdentityServiceServicer_to_server
 from services.identity.adapters import keys
-from services.identity.adapters.orm import User, inbox, outbox
+from services.identity.adapters.orm import User, idempotency, inbox, outbox
 from services.identity.adapters.sms import NotifyOtpSender
 from services.identity.adapters.verifier import RegistryVerifier
 from services.identity.config import IdentitySettings
@@ -21,12 +21,11 @@ from services.identity.entrypoints.servicer import IdentityServicer
 from services.identity.seed_data import DEMO_ACCOUNTS
 from services.identity.service_layer import accounts, verification
 from services.identity.service_layer.unit_of_work import IdentityUnitOfWork
-from servicekit import migrate
+from servicekit import cli
 from servicekit.db import make_engine, session_factory
 from servicekit.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-USAGE = "usage: python -m services.identity [serve|migrate|seed|bootstrap-operator|import-registry FILE|rotate-key]"
 
 
 async def serve(settings: IdentitySettings) -> None:
@@ -44,6 +43,8 @@ async def serve(settings: IdentitySettings) -> None:
                                 verifier=RegistryVerifier())
     server.add(add_IdentityServiceServicer_to_server, servicer,
                identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name)
+    server.enable_idempotency(rt.engine, idempotency, methods={
+        "/congdanso.identity.v1.IdentityService/CreateStaff", "/congdanso.identity.v1.IdentityService/CreateClient"})
     await rt.serve(server)
 
 
@@ -105,25 +106,18 @@ async def rotate_key(settings: IdentitySettings) -> None:
     await _with_uow(settings, run)
 
 
+async def _bootstrap_command(settings: IdentitySettings, phone: str, full_name: str) -> None:
+    """bootstrap-operator: the password comes from IDENTITY_BOOTSTRAP_PASSWORD or a prompt."""
+    password = os.environ.get("IDENTITY_BOOTSTRAP_PASSWORD") or getpass.getpass("password: ")
+    await bootstrap_operator(settings, phone, full_name, password)
+
+
 def main(argv: list[str]) -> None:
-    """Dispatch the sub-command."""
-    settings = IdentitySettings()
-    command = argv[0] if argv else "serve"
-    if command == "migrate":
-        migrate.upgrade(MIGRATIONS, settings.database_url)
-    elif command == "seed":
-        asyncio.run(seed(settings))
-    elif command == "serve":
-        asyncio.run(serve(settings))
-    elif command == "bootstrap-operator" and len(argv) == 3:
-        password = os.environ.get("IDENTITY_BOOTSTRAP_PASSWORD") or getpass.getpass("password: ")
-        asyncio.run(bootstrap_operator(settings, argv[1], argv[2], password))
-    elif command == "import-registry" and len(argv) == 2:
-        raise SystemExit(asyncio.run(import_registry(settings, Path(argv[1]))))
-    elif command == "rotate-key":
-        asyncio.run(rotate_key(settings))
-    else:
-        raise SystemExit(f"{USAGE}\n(bootstrap-operator takes PHONE 'FULL NAME'), not {' '.join(argv)!r}")
+    """Dispatch the sub-command (servicekit.cli)."""
+    cli.ServiceCli("identity", IdentitySettings, serve, MIGRATIONS, seed=seed, extras={
+        "bootstrap-operator": cli.Extra(_bootstrap_command, ("PHONE", "'FULL NAME'")),
+        "import-registry": cli.Extra(lambda settings, file: import_registry(settings, Path(file)), ("FILE",)),
+        "rotate-key": cli.Extra(rotate_key)}).main(argv)
 
 
 if __name__ == "__main__":

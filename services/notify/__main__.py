@@ -1,4 +1,4 @@
-"""`python -m services.notify [serve|migrate|seed]`."""
+"""`python -m services.notify [serve [--setup]|setup|migrate|seed]` (servicekit.cli)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from congdanso.notify.v1 import notify_pb2
 from congdanso.notify.v1.notify_pb2_grpc import add_NotifyServiceServicer_to_server
 from services.notify.adapters.contacts import ContactDirectory, EmptyContactDirectory, GrpcContactDirectory
 from services.notify.adapters.email import EmailSender, FileEmailSender, SmtpEmailSender
-from services.notify.adapters.orm import inbox, outbox
+from services.notify.adapters.orm import idempotency, inbox, outbox
 from services.notify.adapters.push import FakePushSender
 from services.notify.adapters.sms import FileSmsProvider, HttpSmsProvider, SmsProvider
 from services.notify.config import NotifySettings
@@ -21,7 +21,7 @@ from services.notify.domain.webhooks import EVENT_TYPES, WebhookPolicy
 from services.notify.service_layer import announcements, handlers, templates, webhooks
 from services.notify.service_layer.sender import ChannelLimits, Channels, DeliveryWorker, RetryPolicy
 from services.notify.service_layer.unit_of_work import NotifyUnitOfWork
-from servicekit import migrate
+from servicekit import cli
 from servicekit.auth import grpc_jwks_fetcher
 from servicekit.runtime import ServiceRuntime
 
@@ -112,6 +112,7 @@ async def serve(settings: NotifySettings) -> None:
                               webhook_allow_private=settings.webhook_allow_private,
                               watch_poll=settings.sender_poll_seconds),
                notify_pb2.DESCRIPTOR.services_by_name["NotifyService"].full_name)
+    server.enable_idempotency(rt.engine, idempotency, methods={"/congdanso.notify.v1.NotifyService/CreateWebhook"})
     try:
         await rt.serve(server)
     finally:
@@ -120,17 +121,8 @@ async def serve(settings: NotifySettings) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """Dispatch the sub-command (templates are seeded at start-up, so seed is a no-op)."""
-    settings = NotifySettings()
-    command = argv[0] if argv else "serve"
-    if command == "migrate":
-        migrate.upgrade(MIGRATIONS, settings.database_url)
-    elif command == "seed":
-        return
-    elif command == "serve":
-        asyncio.run(serve(settings))
-    else:
-        raise SystemExit(f"usage: python -m services.notify [serve|migrate|seed], not {command!r}")
+    """Dispatch the sub-command (servicekit.cli; templates are seeded at start-up, so seed is a no-op)."""
+    cli.ServiceCli("notify", NotifySettings, serve, MIGRATIONS).main(argv)
 
 
 if __name__ == "__main__":

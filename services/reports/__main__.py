@@ -1,4 +1,4 @@
-"""`python -m services.reports [serve|migrate|seed]`."""
+"""`python -m services.reports [serve [--setup]|setup|migrate|seed]` (servicekit.cli)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ from pathlib import Path
 
 from congdanso.reports.v1 import reports_pb2
 from congdanso.reports.v1.reports_pb2_grpc import add_ReportsServiceServicer_to_server
-from services.reports.adapters.media_store import FileMediaStore
-from services.reports.adapters.orm import inbox, outbox
-from services.reports.adapters.seed import load_reference_data
+from services.reports.adapters.media_store import build_media_store
+from services.reports.adapters.orm import idempotency, inbox, outbox
 from services.reports.config import ReportsSettings
 from services.reports.entrypoints.servicer import ReportsServicer
 from services.reports.service_layer import lifecycle, privacy
 from services.reports.service_layer.unit_of_work import ReportsUnitOfWork
-from servicekit import migrate
+from servicekit import cli
 from servicekit.auth import grpc_jwks_fetcher
 from servicekit.runtime import ServiceRuntime
 
@@ -34,8 +33,10 @@ async def serve(settings: ReportsSettings) -> None:
     rt.consume("escalations", "ROUTING", ["routing.v1.report_escalated"], lifecycle.apply_escalation)
     rt.consume("erasures", "IDENTITY", ["identity.v1.user_deleted"], privacy.pseudonymise_user)
     rt.background.append(lambda: auto_close_loop(rt.uow, settings.auto_close_interval_s))
-    server.add(add_ReportsServiceServicer_to_server, ReportsServicer(rt.uow, FileMediaStore(Path(settings.media_dir))),
+    server.add(add_ReportsServiceServicer_to_server, ReportsServicer(rt.uow, build_media_store(settings)),
                reports_pb2.DESCRIPTOR.services_by_name["ReportsService"].full_name)
+    server.enable_idempotency(rt.engine, idempotency, methods={
+        "/congdanso.reports.v1.ReportsService/AddComment", "/congdanso.reports.v1.ReportsService/UploadMedia"})
     await rt.serve(server)
 
 
@@ -50,18 +51,16 @@ async def auto_close_loop(uow_factory, interval: float) -> None:  # noqa: ANN001
         await asyncio.sleep(interval)
 
 
+async def seed(settings: ReportsSettings) -> None:
+    """Load wards and starter categories (imported here: serving needs neither them nor vietnam-provinces)."""
+    from services.reports.adapters.seed import load_reference_data
+
+    await load_reference_data(settings.database_url)
+
+
 def main(argv: list[str]) -> None:
-    """Dispatch the sub-command."""
-    settings = ReportsSettings()
-    command = argv[0] if argv else "serve"
-    if command == "migrate":
-        migrate.upgrade(MIGRATIONS, settings.database_url)
-    elif command == "seed":
-        asyncio.run(load_reference_data(settings.database_url))
-    elif command == "serve":
-        asyncio.run(serve(settings))
-    else:
-        raise SystemExit(f"usage: python -m services.reports [serve|migrate|seed], not {command!r}")
+    """Dispatch the sub-command (servicekit.cli)."""
+    cli.ServiceCli("reports", ReportsSettings, serve, MIGRATIONS, seed=seed).main(argv)
 
 
 if __name__ == "__main__":

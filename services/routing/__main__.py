@@ -1,21 +1,20 @@
-"""`python -m services.routing [serve|migrate|seed]`."""
+"""`python -m services.routing [serve [--setup]|setup|migrate|seed]` (servicekit.cli)."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
 from congdanso.routing.v1 import routing_pb2
 from congdanso.routing.v1.routing_pb2_grpc import add_RoutingServiceServicer_to_server
-from services.routing.adapters.orm import inbox, outbox
+from services.routing.adapters.orm import idempotency, inbox, outbox
 from services.routing.adapters.seed import load_reference_data
 from services.routing.config import RoutingSettings
 from services.routing.entrypoints.scheduler import SlaScheduler
 from services.routing.entrypoints.servicer import RoutingServicer
 from services.routing.service_layer import handlers
 from services.routing.service_layer.unit_of_work import RoutingUnitOfWork
-from servicekit import migrate
+from servicekit import cli
 from servicekit.auth import grpc_jwks_fetcher
 from servicekit.runtime import ServiceRuntime
 
@@ -35,21 +34,15 @@ async def serve(settings: RoutingSettings) -> None:
     rt.background.append(scheduler.run)
     server.add(add_RoutingServiceServicer_to_server, RoutingServicer(rt.uow),
                routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name)
+    server.enable_idempotency(rt.engine, idempotency, methods={
+        "/congdanso.routing.v1.RoutingService/CreateAgency", "/congdanso.routing.v1.RoutingService/TransferReport"})
     await rt.serve(server)
 
 
 def main(argv: list[str]) -> None:
-    """Dispatch the sub-command."""
-    settings = RoutingSettings()
-    command = argv[0] if argv else "serve"
-    if command == "migrate":
-        migrate.upgrade(MIGRATIONS, settings.database_url)
-    elif command == "seed":
-        asyncio.run(load_reference_data(settings.database_url))
-    elif command == "serve":
-        asyncio.run(serve(settings))
-    else:
-        raise SystemExit(f"usage: python -m services.routing [serve|migrate|seed], not {command!r}")
+    """Dispatch the sub-command (servicekit.cli)."""
+    cli.ServiceCli("routing", RoutingSettings, serve, MIGRATIONS,
+                   seed=lambda settings: load_reference_data(settings.database_url)).main(argv)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import pytest_asyncio
 from PIL import Image
 
 from tests.e2e.conftest import CITIZEN, OFFICER, OPERATOR, poll
+from tests.e2e.photos import with_photo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -29,7 +30,6 @@ ALL = frozenset(ROLES)
 SIGNED_IN = ALL - {"anonymous"}
 PEOPLE = SIGNED_IN - {"client"}
 FOLLOWERS = frozenset({"citizen", "officer", "agency_admin", "operator"})
-NO_USER = frozenset({"user_not_found"})
 STAFF = frozenset({"officer", "agency_admin", "operator", "auditor"})
 AUTHN_CODES = {"auth_required", "token_invalid", "token_expired"}
 MISSING = "01900000-0000-7000-8000-000000000000"
@@ -51,7 +51,7 @@ class Case:
     data: dict | None = None
     content: bytes | None = None
     fresh_token: bool = False   # the call ends the session (logout): use a token of its own
-    # 404 codes that mean "you have no account here" (an integration client calling /me): a denial.
+    # 404 codes that mean "you have no account here" (an integration client logging out): a denial.
     no_account: frozenset[str] = frozenset()
     stream: bool = False        # server-sent events: read the status line only
 
@@ -138,18 +138,17 @@ def cases(ids: dict[str, str]) -> list[Case]:
         Case("POST", "/api/v1/reports/{missing}/transfer", frozenset({"officer", "agency_admin", "operator"}),
              json={"to_agency_code": "ctmt", "reason": "Không thuộc thẩm quyền"}),
         # me, preferences, notifications
-        Case("GET", "/api/v1/me", PEOPLE, no_account=NO_USER), Case("PATCH", "/api/v1/me", PEOPLE, json={},
-                                                                    no_account=NO_USER),
-        Case("GET", "/api/v1/me/sessions", PEOPLE, no_account=NO_USER),
-        Case("DELETE", "/api/v1/me/sessions/{missing}", PEOPLE, no_account=NO_USER),
-        Case("POST", "/api/v1/me/sessions/revoke-others", PEOPLE, no_account=NO_USER),
-        Case("GET", "/api/v1/me/export", PEOPLE, no_account=NO_USER),
-        Case("POST", "/api/v1/me/delete", frozenset({"citizen"}), json={"password": "wrong-password"},
-             no_account=NO_USER),  # staff accounts are closed by their managers, not deleted by themselves
+        # an integration client has no account: the gateway answers 403 role_not_allowed (not identity's 404)
+        Case("GET", "/api/v1/me", PEOPLE), Case("PATCH", "/api/v1/me", PEOPLE, json={}),
+        Case("GET", "/api/v1/me/sessions", PEOPLE),
+        Case("DELETE", "/api/v1/me/sessions/{missing}", PEOPLE),
+        Case("POST", "/api/v1/me/sessions/revoke-others", PEOPLE),
+        Case("GET", "/api/v1/me/export", PEOPLE),
+        Case("POST", "/api/v1/me/delete", frozenset({"citizen"}), json={"password": "wrong-password"}),
+        # (staff accounts are closed by their managers, not deleted by themselves)
         # identity does not limit this to citizens (staff reach the registry check too)
         Case("POST", "/api/v1/me/identity-verification", PEOPLE, json={
-            "personal_id": "079090009999", "full_name": "Không Có", "birth_date": "1990-01-01", "sex": "male"},
-             no_account=NO_USER),
+            "personal_id": "079090009999", "full_name": "Không Có", "birth_date": "1990-01-01", "sex": "male"}),
         # preferences, inbox and live events are keyed by the token's subject: a client has its own
         Case("GET", "/api/v1/me/preferences", SIGNED_IN), Case("PUT", "/api/v1/me/preferences", SIGNED_IN, json={}),
         Case("GET", "/api/v1/notifications", SIGNED_IN), Case("POST", "/api/v1/notifications/read", SIGNED_IN,
@@ -207,8 +206,9 @@ async def world(system) -> dict:  # noqa: ANN001
 
 
 async def assigned_report(system, headers: dict) -> str:  # noqa: ANN001
-    """A citizen's report routed to ubnd_26743."""
-    r = await system.http.post("/api/v1/reports", json=DUMPING, headers=headers["citizen"])
+    """A citizen's report routed to ubnd_26743 (with a photo: illegal_dumping is photo_required)."""
+    body = await with_photo(system, headers["citizen"], DUMPING)
+    r = await system.http.post("/api/v1/reports", json=body, headers=headers["citizen"])
     assert r.status_code == 201, r.text
     rid = r.json()["id"]
 
@@ -283,3 +283,11 @@ async def test_the_matrix_covers_every_operation_of_the_openapi_document(system)
             if not any(m == method.upper() and pattern.match(p) for m, p in concrete):
                 missing.append(f"{method.upper()} {template}")
     assert not missing, "add these operations to the matrix: " + ", ".join(missing)
+
+
+async def test_an_integration_client_on_me_gets_403_problem_not_404(system, world):
+    for method, path in (("GET", "/api/v1/me"), ("GET", "/api/v1/me/sessions"), ("GET", "/api/v1/me/export")):
+        r = await system.http.request(method, path, headers={**world["headers"]["client"], "Accept-Language": "en"})
+        assert r.status_code == 403, (path, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["code"] == "role_not_allowed" and r.json()["title"] == "Forbidden"

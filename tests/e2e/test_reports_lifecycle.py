@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.e2e.conftest import OFFICER, OPERATOR, bearer, poll, signed_up
+from tests.e2e.photos import with_photo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -26,7 +27,8 @@ async def new_resident(system) -> dict[str, str]:  # noqa: ANN001
 
 
 async def assigned_report(system, headers, body=DUMPING) -> dict:  # noqa: ANN001
-    r = await system.http.post("/api/v1/reports", json=body, headers=headers)
+    """File `body` with a photo (illegal_dumping is photo_required) and wait until routing assigned it."""
+    r = await system.http.post("/api/v1/reports", json=await with_photo(system, headers, body), headers=headers)
     assert r.status_code == 201, r.text
 
     async def ready():

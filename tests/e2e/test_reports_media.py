@@ -1,4 +1,5 @@
-"""Photos over HTTP: upload cleans them (EXIF/GPS gone), reports carry them, visibility is the report's."""
+"""Photos over HTTP: upload cleans them (EXIF/GPS gone), reports carry them, visibility is the report's,
+and residents must attach one in photo_required categories."""
 
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ async def test_photo_upload_strips_gps_and_attaches_to_report(system):
         "location": SPOT, "media_ids": [media["id"]]})
     assert report.status_code == 201, report.text
     assert [m["id"] for m in report.json()["media"]] == [media["id"]]
+    # The creation answer is built from what was written; it must equal what a read shows.
+    read = await system.http.get(f"/api/v1/reports/{report.json()['id']}", headers=citizen)
+    assert read.json() == report.json()
     anon = await system.http.get(media["url"])  # public report: anyone may see its photo
     assert anon.status_code == 200 and anon.headers["content-type"] == "image/jpeg"
     stored = Image.open(io.BytesIO(anon.content))
@@ -46,6 +50,22 @@ async def test_photo_upload_strips_gps_and_attaches_to_report(system):
         "kind": "incident", "category_code": "illegal_dumping", "description": "Dùng lại ảnh cũ cho báo cáo khác",
         "location": SPOT, "media_ids": [media["id"]]})
     assert again.status_code == 400 and again.json()["code"] == "invalid_media"
+
+
+async def test_resident_needs_a_photo_in_a_photo_required_category(system):
+    citizen = await system.token()
+    assert (await system.http.get("/api/v1/categories/illegal_dumping")).json()["photo_required"] is True
+    body = {"kind": "incident", "category_code": "illegal_dumping", "location": SPOT,
+            "description": "Xà bần đổ ra lề đường, chưa kịp chụp ảnh"}
+    for lang, title in (("vi", "Cần ảnh chụp"), ("en", "Photo required")):
+        for no_photo in (body, {**body, "media_ids": []}):
+            r = await system.http.post("/api/v1/reports", headers={**citizen, "Accept-Language": lang}, json=no_photo)
+            assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json")
+            assert (r.json()["code"], r.json()["field"], r.json()["title"]) == ("photo_required", "media_ids", title)
+    media = (await upload(system, citizen, photo((800, 600)))).json()
+    r = await system.http.post("/api/v1/reports", headers=citizen, json={**body, "media_ids": [media["id"]]})
+    assert r.status_code == 201, r.text
+    assert [m["id"] for m in r.json()["media"]] == [media["id"]]
 
 
 async def test_non_images_and_oversized_uploads_are_refused(system):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import CITIZEN, OFFICER, OPERATOR, poll
+from tests.e2e.photos import with_photo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -109,7 +110,8 @@ async def test_officer_sees_the_assignment_and_transfers_the_report(system):
     http = system.http
     citizen, officer, operator = (await system.token(CITIZEN), await system.token(OFFICER),
                                   await system.token(OPERATOR))
-    report = (await http.post("/api/v1/reports", json=DUMPING, headers=citizen)).json()
+    report = (await http.post("/api/v1/reports", json=await with_photo(system, citizen, DUMPING),  # photo_required
+                              headers=citizen)).json()
 
     async def assignment():
         r = await http.get(f"/api/v1/reports/{report['id']}/assignment", headers=officer)

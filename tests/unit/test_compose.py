@@ -180,3 +180,16 @@ def test_dockerfile_uses_python_312_or_newer() -> None:
     assert m, "Dockerfile must start from an official python image"
     assert (int(m.group(1)), int(m.group(2))) >= (3, 12)
     assert "grpc_tools.protoc" in text and re.search(r"^USER\s+(?!root\b)\S+", text, re.MULTILINE)
+
+
+def test_each_service_sets_itself_up_then_serves_in_one_process(services: dict) -> None:
+    from servicekit.cli import ServiceCli
+
+    async def serve(settings) -> None:  # noqa: ANN001
+        raise AssertionError("not run")
+
+    for name in GRPC_SERVICES:
+        cmd = argv(services[name]["command"])
+        assert cmd[:3] == ["python", "-m", f"services.{name}"], cmd
+        cli = ServiceCli(name, dict, serve, Path("services") / name / "migrations")
+        assert cmd[3:] == ["serve", "--setup"] and cli._runner(cmd[3], cmd[4:]) is not None, cmd

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.idempotency import idempotency_table
 from servicekit.inbox import inbox_table
 from servicekit.outbox import outbox_table
 
@@ -152,3 +153,4 @@ class Client(Base):
 
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
+idempotency = idempotency_table(Base.metadata)

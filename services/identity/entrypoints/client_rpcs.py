@@ -36,7 +36,7 @@ class ClientRpcs:
 
     async def ListClients(self, request, context):  # noqa: ANN001, N802
         actor = require_principal(*MANAGERS)
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             await caller(uow.session, actor)
             rows = await clients.list_clients(uow.session, actor)
         return identity_pb2.ListClientsResponse(clients=[client_pb(c) for c in rows])

@@ -63,7 +63,7 @@ class IdentityServicer(StaffRpcs, ClientRpcs, identity_pb2_grpc.IdentityServiceS
                                                     client_ip=request.client_ip))
 
     async def GetJwks(self, request, context):  # noqa: ANN001, N802
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             return identity_pb2.GetJwksResponse(
                 jwks_json=await keys.jwks(uow.session, verify_window_s=2 * self.settings.access_ttl_s))
 
@@ -75,7 +75,7 @@ class IdentityServicer(StaffRpcs, ClientRpcs, identity_pb2_grpc.IdentityServiceS
 
     async def GetMe(self, request, context):  # noqa: ANN001, N802
         principal = require_principal()
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             return user_pb(await caller(uow.session, principal))
 
     async def UpdateProfile(self, request, context):  # noqa: ANN001, N802
@@ -86,7 +86,7 @@ class IdentityServicer(StaffRpcs, ClientRpcs, identity_pb2_grpc.IdentityServiceS
 
     async def ListSessions(self, request, context):  # noqa: ANN001, N802
         principal = require_principal()
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             await caller(uow.session, principal)
             rows = await sessions.list_sessions(uow.session, principal.user_id)
         return identity_pb2.ListSessionsResponse(sessions=[session_pb(s, principal.session_id) for s in rows])

@@ -23,7 +23,7 @@ class StaffRpcs:
 
     async def ListStaff(self, request, context):  # noqa: ANN001, N802
         actor = require_principal("operator", "agency_admin", "auditor")
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             await caller(uow.session, actor)
             rows, cursor = await staff.list_staff(uow.session, actor, agency_code=request.agency_code,
                                                   cursor=request.page.cursor, limit=request.page.limit)
@@ -44,7 +44,7 @@ class StaffRpcs:
 
     async def ListAuditLog(self, request, context):  # noqa: ANN001, N802
         actor = require_principal("auditor", "operator")
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             await caller(uow.session, actor)
             rows, cursor = await audit.list_entries(uow.session, action=request.action, actor_id=request.actor_id,
                                                     subject_id=request.subject_id, cursor=request.page.cursor,
@@ -61,6 +61,6 @@ class StaffRpcs:
 
     async def GetContacts(self, request, context):  # noqa: ANN001, N802
         require_service("notify")
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             rows = await staff.contacts(uow.session, list(request.user_ids))
         return identity_pb2.GetContactsResponse(contacts=[contact_pb(u) for u in rows])

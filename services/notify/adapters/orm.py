@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.idempotency import idempotency_table
 from servicekit.inbox import inbox_table
 from servicekit.outbox import outbox_table
 
@@ -202,3 +203,4 @@ class WebhookAttempt(Base):
 
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
+idempotency = idempotency_table(Base.metadata)

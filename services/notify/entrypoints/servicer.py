@@ -17,6 +17,7 @@ from services.notify.adapters.sms import SmsProvider
 from services.notify.domain.messages import GROUPS, MESSAGE_TYPES
 from services.notify.domain.preferences import Preferences
 from services.notify.service_layer import announcements, otp, preferences, templates, views, webhooks
+from services.notify.service_layer.live import LOOKBACK_SECONDS, InboxTail
 from services.notify.service_layer.notifying import Clock, utcnow
 from servicekit.auth import require_principal, require_service
 
@@ -96,16 +97,16 @@ class NotifyServicer(notify_pb2_grpc.NotifyServiceServicer):
 
     def __init__(self, uow_factory, sms: SmsProvider, *, otp_secret: str, otp_per_hour: int = 5,  # noqa: ANN001
                  webhook_allow_private: bool = False, clock: Clock = utcnow, watch_poll: float = 1.0,
-                 heartbeat: float = 15.0):
+                 heartbeat: float = 15.0, watch_lookback: float = LOOKBACK_SECONDS):
         self.uow, self.sms, self.clock = uow_factory, sms, clock
-        self.watch_poll, self.heartbeat = watch_poll, heartbeat
+        self.watch_poll, self.heartbeat, self.watch_lookback = watch_poll, heartbeat, watch_lookback
         self.otp_secret, self.otp_per_hour = otp_secret, otp_per_hour
         self.webhook_allow_private = webhook_allow_private
 
     async def ListNotifications(self, request, context):  # noqa: ANN001, N802
         principal = require_principal()
         limit = views.page_limit(request.page.limit)
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             rows, cursor = await views.inbox_page(uow.session, principal.user_id, cursor=request.page.cursor,
                                                   limit=limit, unread_only=request.unread_only)
             unread = await views.unread_count(uow.session, principal.user_id)
@@ -115,7 +116,7 @@ class NotifyServicer(notify_pb2_grpc.NotifyServiceServicer):
 
     async def CountUnread(self, request, context):  # noqa: ANN001, N802
         principal = require_principal()
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             return notify_pb2.CountUnreadResponse(unread_count=await views.unread_count(uow.session,
                                                                                         principal.user_id))
 
@@ -134,7 +135,7 @@ class NotifyServicer(notify_pb2_grpc.NotifyServiceServicer):
 
     async def GetPreferences(self, request, context):  # noqa: ANN001, N802
         principal = require_principal()
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             return preferences_pb(await preferences.load(uow.session, principal.user_id))
 
     async def UpdatePreferences(self, request, context):  # noqa: ANN001, N802
@@ -155,11 +156,12 @@ class NotifyServicer(notify_pb2_grpc.NotifyServiceServicer):
                                       language=request.language, subject=request.subject, body=request.body,
                                       author=principal.user_id, now=self.clock())
             await uow.commit()
+        templates.forget_cached()
         return template_pb(row)
 
     async def ListTemplates(self, request, context):  # noqa: ANN001, N802
         require_principal(*STAFF_TEMPLATES, "auditor")
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             rows = await templates.list_current(uow.session, request.message_type)
         return notify_pb2.ListTemplatesResponse(templates=[template_pb(t) for t in rows])
 
@@ -177,7 +179,7 @@ class NotifyServicer(notify_pb2_grpc.NotifyServiceServicer):
         limit = views.page_limit(request.page.limit)
         q = announcements.feed_query(ward_code=request.ward_code, include_expired=request.include_expired,
                                      now=self.clock(), cursor=request.page.cursor, limit=limit)
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             rows = list((await uow.session.scalars(q)).all())
         more = len(rows) > limit
         rows = rows[:limit]
@@ -187,7 +189,7 @@ class NotifyServicer(notify_pb2_grpc.NotifyServiceServicer):
 
     async def ListDeliveries(self, request, context):  # noqa: ANN001, N802
         principal = require_principal()
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             rows = await views.deliveries_of(uow.session, principal.user_id, request.notification_id)
         return notify_pb2.ListDeliveriesResponse(deliveries=[delivery_pb(d) for d in rows])
 
@@ -202,7 +204,7 @@ class NotifyServicer(notify_pb2_grpc.NotifyServiceServicer):
         principal = require_principal(*INTEGRATORS)
         q = (select(WebhookSubscription).where(WebhookSubscription.owner_id == principal.user_id,
                                                WebhookSubscription.active.is_(True)).order_by(WebhookSubscription.id))
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             rows = (await uow.session.scalars(q)).all()
         return notify_pb2.ListWebhooksResponse(webhooks=[webhook_pb(w) for w in rows])
 
@@ -213,6 +215,7 @@ class NotifyServicer(notify_pb2_grpc.NotifyServiceServicer):
             await uow.session.execute(update(WebhookSubscription).where(WebhookSubscription.id == row.id)
                                       .values(active=False))
             await uow.commit()
+        webhooks.forget_cached()
         return notify_pb2.DeleteWebhookResponse()
 
     async def ListWebhookDeliveries(self, request, context):  # noqa: ANN001, N802
@@ -222,7 +225,7 @@ class NotifyServicer(notify_pb2_grpc.NotifyServiceServicer):
              .order_by(WebhookDelivery.id.desc()).limit(limit + 1))
         if request.page.cursor:
             q = q.where(WebhookDelivery.id < request.page.cursor)
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             await webhooks.owned(uow.session, principal, request.webhook_id)
             rows = list((await uow.session.scalars(q)).all())
         more = len(rows) > limit
@@ -239,17 +242,20 @@ class NotifyServicer(notify_pb2_grpc.NotifyServiceServicer):
 
     async def WatchNotifications(self, request, context):  # noqa: ANN001, N802
         # Polls the inbox table rather than an in-process signal so any replica can serve any
-        # client and nothing is missed across restarts (resume with after_id).
+        # client and nothing is missed across restarts (resume with after_id); InboxTail also
+        # catches items that commit out of id order (see service_layer.live).
         principal = require_principal()
-        async with self.uow() as uow:
-            after = request.after_id or await views.latest_id(uow.session, principal.user_id)
+        async with self.uow(read_only=True) as uow:
+            tail = InboxTail(principal.user_id,
+                             request.after_id or await views.latest_id(uow.session, principal.user_id),
+                             lookback=self.watch_lookback)
+            await tail.start(uow.session)
         quiet = 0.0
         while True:
-            async with self.uow() as uow:
-                rows = await views.items_after(uow.session, principal.user_id, after)
+            async with self.uow(read_only=True) as uow:
+                rows = await tail.poll(uow.session)
             for n in rows:
                 yield notification_pb(n)
-                after = n.id
             quiet = 0.0 if rows else quiet + self.watch_poll
             if quiet >= self.heartbeat:
                 quiet = 0.0

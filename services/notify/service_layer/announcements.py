@@ -85,11 +85,16 @@ def _audience(ann: Announcement):  # noqa: ANN202
     return Recipient.home_ward_code.in_(wards) if wards else true()
 
 
-def _item_id(ann_id: str, seq):  # noqa: ANN001, ANN202
-    """SQL for a per-recipient inbox id: the announcement's UUIDv7 prefix + a 12-digit sequence,
-    so items sort with the announcement's time and stay unique (portable: SQLite and PostgreSQL)."""
+def _item_id(prefix_id: str, seq):  # noqa: ANN001, ANN202
+    """SQL for a per-recipient inbox id: a UUIDv7's prefix + a 12-digit sequence, unique and sorting
+    by that UUID's time (portable: SQLite and PostgreSQL).
+
+    The prefix is made when the chunk is written, not taken from the announcement: a chunk may
+    commit minutes after publication, and live streams only look LOOKBACK_SECONDS back for items
+    that commit below their position (service_layer.live).
+    """
     digits = func.substr(literal("000000000000") + cast(seq, String), func.length(cast(seq, String)) + 1, 12)
-    return literal(ann_id[:24]) + digits
+    return literal(prefix_id[:24]) + digits
 
 
 async def fan_out_chunk(uow, ann: Announcement, chunk: int) -> int:  # noqa: ANN001
@@ -101,7 +106,7 @@ async def fan_out_chunk(uow, ann: Announcement, chunk: int) -> int:  # noqa: ANN
     window = and_(_audience(ann), Recipient.user_id > after, *([Recipient.user_id <= upper] if upper else []))
     seq = ann.recipients + func.row_number().over(order_by=Recipient.user_id)
     english = Recipient.language == "en"
-    rows = (select(_item_id(ann.id, seq), Recipient.user_id, literal("announcement"),
+    rows = (select(_item_id(new_id(), seq), Recipient.user_id, literal("announcement"),
                    case((english, ann.title_en), else_=ann.title_vi), case((english, ann.body_en), else_=ann.body_vi),
                    literal(""), literal(f"ann:{ann.id}:") + Recipient.user_id, literal(ann.published_at),
                    literal(0), literal(ann.id), literal(ann.urgent))

@@ -15,7 +15,9 @@ from congdanso.reports.v1 import events_pb2 as reports_events
 from congdanso.reports.v1 import reports_pb2
 from congdanso.routing.v1 import events_pb2 as routing_events
 from services.notify.adapters.orm import Delivery, Follower, Notification, Preference, Recipient, TrackedReport
-from services.notify.service_layer.notifying import Clock, notify, officers_of, utcnow
+from services.notify.service_layer.notifying import (
+    Clock, dialect_insert, forget_officers, notify, officers_of, utcnow,
+)
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 STATUS_KEYS = {v: k.removeprefix("REPORT_STATUS_").lower() for k, v in reports_pb2.ReportStatus.items()}
@@ -48,6 +50,7 @@ async def project_user(event, uow) -> None:  # noqa: ANN001
     row.language, row.role = msg.language or "vi", msg.role or "citizen"
     row.agency_code, row.home_ward_code = msg.agency_code, msg.home_ward_code
     uow.session.add(row)
+    forget_officers()
 
 
 async def erase_user(event, uow) -> None:  # noqa: ANN001
@@ -57,16 +60,19 @@ async def erase_user(event, uow) -> None:  # noqa: ANN001
         await uow.session.execute(delete(table).where(table.user_id == user_id))
     await uow.session.execute(update(TrackedReport).where(TrackedReport.reporter_id == user_id)
                               .values(reporter_id=""))
+    forget_officers()
 
 
-async def _track(uow, report_id: str, **fields: str) -> TrackedReport:  # noqa: ANN001
-    row = await uow.session.get(TrackedReport, report_id) or TrackedReport(report_id=report_id, reporter_id="",
-                                                                          agency_code="")
-    for name, value in fields.items():
-        if value:
-            setattr(row, name, value)
-    uow.session.add(row)
-    return row
+async def _track(uow, report_id: str, **fields: str):  # noqa: ANN001, ANN202
+    """Record what notify knows of a report (non-empty fields only); returns (reporter_id, agency_code).
+
+    One upsert statement rather than a load and a flush: it runs for most report events.
+    """
+    row = {"report_id": report_id, "reporter_id": "", "agency_code": "", **{k: v for k, v in fields.items() if v}}
+    q = dialect_insert(uow.session)(TrackedReport).values(**row)
+    changes = {k: q.excluded[k] for k, v in fields.items() if v} or {"report_id": q.excluded.report_id}
+    q = q.on_conflict_do_update(index_elements=[TrackedReport.report_id], set_=changes)
+    return (await uow.session.execute(q.returning(TrackedReport.reporter_id, TrackedReport.agency_code))).one()
 
 
 async def _audience(uow, report_id: str, reporter_id: str) -> list[str]:  # noqa: ANN001

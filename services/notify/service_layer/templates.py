@@ -1,4 +1,9 @@
-"""Templates in the database: the current version per slot, new versions, rendering."""
+"""Templates in the database: the current version per slot, new versions, rendering.
+
+Rendering reads the current version of every slot from a per-process cache (one query per
+CACHE_SECONDS instead of up to four per message): `put` in this process drops it, so this
+process renders a new version at once; other replicas within CACHE_SECONDS.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,20 @@ from sqlalchemy import func, select
 from services.notify.adapters.orm import Template
 from services.notify.domain.errors import UnknownMessageType
 from services.notify.domain.templates import DEFAULTS, check_template, render_text
+from services.notify.service_layer.cache import TtlCache
+
+CACHE_SECONDS = 5.0
+_current = TtlCache(CACHE_SECONDS)
+
+
+@dataclass(frozen=True)
+class Text:
+    """The current version of one slot (a snapshot, safe to share between sessions)."""
+
+    subject: str
+    body: str
+    version: int
+    language: str
 
 
 @dataclass(frozen=True)
@@ -22,18 +41,25 @@ class Rendered:
     language: str
 
 
-async def current(session, message_type: str, channel: str, language: str) -> Template | None:  # noqa: ANN001
-    """The newest version of one slot, or None."""
-    q = (select(Template).where(Template.message_type == message_type, Template.channel == channel,
-                                Template.language == language).order_by(Template.version.desc()).limit(1))
-    return (await session.scalars(q)).first()
+async def current_texts(session) -> dict[tuple[str, str, str], Text]:  # noqa: ANN001
+    """(message type, channel, language) -> its current version, cached for CACHE_SECONDS."""
+    async def load() -> dict[tuple[str, str, str], Text]:
+        return {(t.message_type, t.channel, t.language): Text(t.subject, t.body, t.version, t.language)
+                for t in await list_current(session)}
+    return await _current.get(session, "all", load)
 
 
-async def resolve(session, message_type: str, channel: str, language: str) -> Template:  # noqa: ANN001
+def forget_cached() -> None:
+    """Drop this process's cached templates (after a change)."""
+    _current.clear()
+
+
+async def resolve(session, message_type: str, channel: str, language: str) -> Text:  # noqa: ANN001
     """The template to use: the channel's own, else the inbox text; the language's own, else vi."""
+    texts = await current_texts(session)
     for chan in dict.fromkeys((channel, "inbox")):
         for lang in dict.fromkeys((language, "vi")):
-            if tpl := await current(session, message_type, chan, lang):
+            if tpl := texts.get((message_type, chan, lang)):
                 return tpl
     raise UnknownMessageType(f"no template for {message_type}/{channel}")
 
@@ -56,6 +82,7 @@ async def put(session, *, message_type: str, channel: str, language: str, subjec
                    subject=subject, body=body, created_by=author, created_at=now or datetime.now(UTC))
     session.add(row)
     await session.flush()
+    forget_cached()  # again after the commit (servicer): a reload in between may have kept the old one
     return row
 
 
@@ -84,4 +111,5 @@ async def ensure_defaults(uow) -> int:  # noqa: ANN001
                       subject=subject, body=body, author="system")
             added += 1
     await uow.commit()
+    forget_cached()
     return added

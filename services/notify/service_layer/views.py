@@ -75,3 +75,17 @@ async def items_after(session, user_id: str, after_id: str, limit: int = 100) ->
     q = (select(Notification).where(Notification.user_id == user_id, Notification.id > after_id)
          .order_by(Notification.id).limit(limit))
     return list((await session.scalars(q)).all())
+
+
+async def ids_between(session, user_id: str, low: str, high: str) -> list[str]:  # noqa: ANN001
+    """Ids of the person's inbox items with low < id <= high (index only: user_id, id)."""
+    q = select(Notification.id).where(Notification.user_id == user_id, Notification.id > low, Notification.id <= high)
+    return list((await session.scalars(q)).all())
+
+
+async def items_by_ids(session, ids: list[str]) -> list[Notification]:  # noqa: ANN001
+    """The inbox items with these ids, oldest first."""
+    if not ids:
+        return []
+    return list((await session.scalars(select(Notification).where(Notification.id.in_(ids))
+                                       .order_by(Notification.id))).all())

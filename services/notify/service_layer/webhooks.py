@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
@@ -19,6 +20,7 @@ from services.notify.adapters.orm import WebhookAttempt, WebhookDelivery, Webhoo
 from services.notify.domain import webhooks as model
 from services.notify.domain.errors import WebhookNotFound
 from services.notify.domain.webhooks import DELIVERED, DELIVERING, FAILED, PENDING, WebhookPolicy
+from services.notify.service_layer.cache import TtlCache
 from services.notify.service_layer.notifying import Clock, utcnow
 from servicekit.auth import Principal
 from servicekit.events import new_id
@@ -35,6 +37,8 @@ MESSAGES = {
     "routing.v1.report_escalated": routing_events.ReportEscalated,
 }
 assert set(MESSAGES) == set(model.EVENT_TYPES)
+CACHE_SECONDS = 5.0
+_targets = TtlCache(CACHE_SECONDS)
 
 
 async def subscribe(uow, caller: Principal, *, url: str, event_types: list[str], allow_private: bool,  # noqa: ANN001
@@ -47,6 +51,7 @@ async def subscribe(uow, caller: Principal, *, url: str, event_types: list[str],
                               created_at=clock())
     uow.session.add(row)
     await uow.commit()
+    forget_cached()
     return row
 
 
@@ -58,25 +63,54 @@ async def owned(session, caller: Principal, webhook_id: str) -> WebhookSubscript
     return row
 
 
+@dataclass(frozen=True)
+class Target:
+    """What enqueue needs of an active subscription (a snapshot, safe to cache)."""
+
+    id: str
+    event_types: frozenset[str]
+    agency_code: str
+
+
+async def active_targets(session) -> tuple[Target, ...]:  # noqa: ANN001
+    """Every active subscription, cached for CACHE_SECONDS (see service_layer.cache)."""
+    async def load() -> tuple[Target, ...]:
+        rows = (await session.execute(select(
+            WebhookSubscription.id, WebhookSubscription.event_types, WebhookSubscription.agency_code)
+            .where(WebhookSubscription.active.is_(True)).order_by(WebhookSubscription.id))).all()
+        return tuple(Target(r.id, frozenset(r.event_types.split(",")), r.agency_code) for r in rows)
+    return await _targets.get(session, "active", load)
+
+
+def forget_cached() -> None:
+    """Drop this process's cached subscriptions (after one is created or deleted)."""
+    _targets.clear()
+
+
 async def enqueue(event, uow, clock: Clock = utcnow) -> None:  # noqa: ANN001
-    """Consumer: one delivery per active subscription wanting this event (and its agency)."""
+    """Consumer: one delivery per active subscription wanting this event (and its agency).
+
+    Subscriptions come from a short-lived cache: a subscription created or deleted on another
+    replica is seen here within CACHE_SECONDS (at once in this process).
+    """
     cls = MESSAGES.get(event.subject)
     if cls is None:
+        return
+    wanted = [t for t in await active_targets(uow.session) if event.subject in t.event_types]
+    if not wanted:
         return
     msg = event.parse(cls)
     data = json_format.MessageToDict(msg, preserving_proto_field_name=True)
     agencies = {v for k, v in data.items() if k in ("agency_code", "to_agency_code", "from_agency_code",
                                                       "escalated_to_agency_code")}
-    subs = (await uow.session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True)))).all()
     now = clock()
     body = json.dumps({"id": event.id, "type": event.subject, "data": data}, ensure_ascii=False, sort_keys=True)
-    for sub in subs:
-        if event.subject not in sub.event_types.split(",") or (sub.agency_code and sub.agency_code not in agencies):
-            continue
-        uow.session.add(WebhookDelivery(id=new_id(), subscription_id=sub.id, event_id=event.id,
-                                        event_type=event.subject, payload=body, status=PENDING, attempts=0,
-                                        next_attempt_at=now, window_start=now, last_status_code=0, last_error="",
-                                        created_at=now, updated_at=now))
+    rows = [dict(id=new_id(), subscription_id=t.id, event_id=event.id, event_type=event.subject, payload=body,
+                 status=PENDING, attempts=0, next_attempt_at=now, window_start=now, last_status_code=0,
+                 last_error="", created_at=now, updated_at=now)
+            for t in wanted if not t.agency_code or t.agency_code in agencies]
+    if rows:
+        await uow.session.execute(WebhookDelivery.__table__.insert(), rows)
 
 
 async def redeliver(uow, caller: Principal, delivery_id: str, clock: Clock = utcnow) -> WebhookDelivery:  # noqa: ANN001

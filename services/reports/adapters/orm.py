@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.idempotency import idempotency_table
 from servicekit.inbox import inbox_table
 from servicekit.outbox import outbox_table
 
@@ -15,7 +16,8 @@ class Base(DeclarativeBase):
     """Declarative base of the reports database."""
 
 
-# reports_fts (SQLite FTS5) and the PostgreSQL GIN index are created by hand in migration 0002.
+# reports_fts (SQLite FTS5) and the PostgreSQL GIN index are created by hand in migration 0002
+# (reports_fts refiled under id-derived rowids in 0005).
 Base.metadata.info["unmanaged"] = ("reports_fts", "ix_reports_search")
 
 
@@ -56,8 +58,8 @@ class Report(Base):
     status: Mapped[str] = mapped_column(String(20))
     visibility: Mapped[str] = mapped_column(String(10), default="public")
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
-    reporter_id: Mapped[str] = mapped_column(String(64), index=True)
-    agency_code: Mapped[str] = mapped_column(String(40), default="", index=True)
+    reporter_id: Mapped[str] = mapped_column(String(64))          # indexed by ix_reports_reporter_id_id
+    agency_code: Mapped[str] = mapped_column(String(40), default="")  # by ix_reports_agency_status_due
     agency_name_vi: Mapped[str] = mapped_column(String(200), default="")
     agency_name_en: Mapped[str] = mapped_column(String(200), default="")
     ack_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -79,13 +81,41 @@ class Report(Base):
 
     __table_args__ = (
         Index("ix_reports_status_submitted", "status", "submitted_at"),
-        Index("ix_reports_public_feed", "visibility", "id"),
+        # Feed pages walk id order; the filter columns ride along so misses skip the table lookup.
+        Index("ix_reports_feed", "visibility", "id", "status", "ward_code", "category_code", "kind", "submitted_at",
+              "latitude", "longitude"),
         Index("ix_reports_agency_status_due", "agency_code", "status", "resolve_due_at"),
         Index("ix_reports_reporter_id_id", "reporter_id", "id"),
         Index("ix_reports_ward_submitted", "ward_code", "submitted_at"),
         Index("ix_reports_resolved_status", "status", "resolved_at"),
+        # Stats over a period read only this index (queries.stats).
+        Index("ix_reports_period", "submitted_at", "agency_code", "ward_code", "category_code", "status",
+              "resolved_at", "resolve_due_at", "rating"),
     )
     __mapper_args__ = {"version_id_col": version}
+
+
+class ReportStatsDaily(Base):
+    """What queries.stats sums, per day of submission (UTC) and per agency, ward or category.
+
+    Kept in step with reports by adapters/rollup.py, in the transaction that changes a report."""
+
+    __tablename__ = "report_stats_daily"
+    dim: Mapped[str] = mapped_column(String(10), primary_key=True)    # agency | ward | category
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)    # '' when the report has none
+    n_submitted: Mapped[int] = mapped_column(Integer, default=0)      # reports now in each status
+    n_assigned: Mapped[int] = mapped_column(Integer, default=0)
+    n_in_progress: Mapped[int] = mapped_column(Integer, default=0)
+    n_resolved: Mapped[int] = mapped_column(Integer, default=0)
+    n_closed: Mapped[int] = mapped_column(Integer, default=0)
+    n_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    n_withdrawn: Mapped[int] = mapped_column(Integer, default=0)
+    resolved: Mapped[int] = mapped_column(Integer, default=0)         # with a resolved_at
+    on_time: Mapped[int] = mapped_column(Integer, default=0)          # ... by resolve_due_at (or none set)
+    ratings: Mapped[int] = mapped_column(Integer, default=0)
+    rating_sum: Mapped[int] = mapped_column(Integer, default=0)
+    durations: Mapped[str] = mapped_column(Text, default="")          # resolved ones' microseconds (rollup.encode)
 
 
 class TimelineEntry(Base):
@@ -145,3 +175,7 @@ class IdempotencyKey(Base):
 
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
+idempotency = idempotency_table(Base.metadata)
+
+# Registers the roll-up maintenance on Report (after the classes it uses, hence at the end).
+from services.reports.adapters import rollup  # noqa: E402, F401

@@ -40,3 +40,9 @@ class InvalidTransition(AppError):
 
     status = "FAILED_PRECONDITION"
     code = "invalid_transition"
+
+
+class PhotoRequired(InvalidArgument):
+    """The category needs at least one photo from a resident."""
+
+    code = "photo_required"

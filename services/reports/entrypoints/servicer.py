@@ -24,7 +24,7 @@ class ReportsServicer(reports_pb2_grpc.ReportsServiceServicer):
         self.uow, self.store = uow_factory, store
 
     async def _view(self, report_id: str, principal) -> reports_pb2.Report:  # noqa: ANN001
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             report, timeline, privileged = await views.get_report(report_id, uow.session, principal)
             following = await social.is_following(uow.session, report_id, principal)
             photos = await media.of_report(uow.session, report_id)
@@ -34,11 +34,10 @@ class ReportsServicer(reports_pb2_grpc.ReportsServiceServicer):
 
     async def UploadMedia(self, request, context):  # noqa: ANN001, N802
         principal = require_principal()
-        async with self.uow() as uow:
-            return convert.media_pb(await media.upload(request.content, uow, self.store, principal))
+        return convert.media_pb(await media.upload(request.content, self.uow, self.store, principal))
 
     async def GetMedia(self, request, context):  # noqa: ANN001, N802
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             row, content = await media.read(request.id, request.thumbnail, uow.session, self.store,
                                             current_principal.get())
         return reports_pb2.MediaContent(media=convert.media_pb(row), content=content)
@@ -59,8 +58,14 @@ class ReportsServicer(reports_pb2_grpc.ReportsServiceServicer):
             idempotency_key=request.idempotency_key, attributes=dict(request.attributes),
             media_ids=tuple(request.media_ids))
         async with self.uow() as uow:
-            report = await handlers.submit_report(cmd, uow, principal)
-        return await self._view(report.id, principal)
+            done = await handlers.submit(cmd, uow, principal)
+        if done.replay:
+            return await self._view(done.report.id, principal)
+        # A new report: the answer is built from what was just written (no second read).
+        out = convert.report_pb(done.report, done.timeline, views.can_see_private(done.report, principal),
+                                following=False)
+        out.media.extend(convert.media_pb(m) for m in done.media)
+        return out
 
     async def GetReport(self, request, context):  # noqa: ANN001, N802
         return await self._view(request.id, current_principal.get())
@@ -94,7 +99,7 @@ class ReportsServicer(reports_pb2_grpc.ReportsServiceServicer):
             ids=list(request.ids)[:100], offset=request.offset,
             near=(request.near_lat, request.near_lon, request.radius_m) if request.radius_m else None)
         limit = page_limit(request.page.limit)
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             if f.near:
                 rows, cursor = await queries.nearby(uow.session, f, limit), ""
             else:
@@ -123,7 +128,7 @@ class ReportsServicer(reports_pb2_grpc.ReportsServiceServicer):
     async def ListComments(self, request, context):  # noqa: ANN001, N802
         principal = current_principal.get()
         limit = page_limit(request.page.limit, maximum=100)
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             rows, more, privileged = await social.list_comments(
                 request.report_id, uow.session, principal, after=request.page.cursor, limit=limit)
         viewer = principal.user_id if principal else ""
@@ -148,19 +153,19 @@ class ReportsServicer(reports_pb2_grpc.ReportsServiceServicer):
         start = convert.dt(getattr(request, "from"), request.HasField("from"))
         if start is None:
             raise InvalidArgument("from is required", code="invalid_period", field="from")
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             rows = await queries.stats(uow.session, start=start, end=end, group_by=request.group_by or "agency",
                                        agency_code=request.agency_code, ward_code=request.ward_code,
                                        category_code=request.category_code)
         return reports_pb2.GetStatsResponse(rows=[reports_pb2.StatsRow(**r) for r in rows])
 
     async def ListCategories(self, request, context):  # noqa: ANN001, N802
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             cats = await views.list_categories(uow.session, request.include_inactive)
         return reports_pb2.ListCategoriesResponse(categories=[convert.category_pb(c) for c in cats])
 
     async def GetCategory(self, request, context):  # noqa: ANN001, N802
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             return convert.category_pb(await catalogue.get_category(request.code, uow.session))
 
     async def UpsertCategory(self, request, context):  # noqa: ANN001, N802
@@ -173,7 +178,7 @@ class ReportsServicer(reports_pb2_grpc.ReportsServiceServicer):
         since = convert.dt(request.since, request.HasField("since"))
         if since is None:
             raise InvalidArgument("since is required", code="invalid_since", field="since")
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             rows = await queries.list_updates(uow.session, since=since, limit=request.limit or 100,
                                               agency_code=request.agency_code)
         return reports_pb2.ListUpdatesResponse(updates=[reports_pb2.ReportUpdate(
@@ -184,7 +189,7 @@ class ReportsServicer(reports_pb2_grpc.ReportsServiceServicer):
                 action=t.action)) for t, r in rows])
 
     async def ListWards(self, request, context):  # noqa: ANN001, N802
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             wards = await views.list_wards(uow.session)
         return reports_pb2.ListWardsResponse(wards=[
             reports_pb2.Ward(code=w.code, name=w.name, division_type=w.division_type) for w in wards])

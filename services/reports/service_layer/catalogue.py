@@ -10,6 +10,7 @@ from services.reports.adapters.orm import Category
 from services.reports.domain import attributes as attrs
 from services.reports.domain import model
 from services.reports.domain.errors import UnknownCategory
+from services.reports.service_layer import reference
 from servicekit.auth import Principal
 from servicekit.errors import InvalidArgument, PermissionDenied
 
@@ -65,4 +66,5 @@ async def upsert_category(cmd: UpsertCategory, uow, principal: Principal) -> Cat
         for key, value in values.items():
             setattr(category, key, value)
     await uow.commit()
+    reference.forget_categories(uow.session)
     return category

@@ -11,10 +11,10 @@ from sqlalchemy.exc import IntegrityError
 
 from congdanso.reports.v1 import events_pb2, reports_pb2
 from services.reports.adapters import search
-from services.reports.adapters.orm import Category, IdempotencyKey, Report, TimelineEntry, Ward
+from services.reports.adapters.orm import IdempotencyKey, Report, TimelineEntry
 from services.reports.domain import model
 from services.reports.domain.attributes import check_values
-from services.reports.service_layer import media
+from services.reports.service_layer import media, reference
 from services.reports.domain.errors import IdempotencyKeyReused, UnknownCategory, UnknownWard
 from servicekit.auth import Principal
 from servicekit.errors import InvalidArgument, PermissionDenied
@@ -59,22 +59,39 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass
+class Submitted:
+    """A submission's outcome: the new report with its first timeline entry and photos, or (replay)
+    the report an earlier request with the same Idempotency-Key created, which the caller re-reads."""
+
+    report: Report
+    replay: bool = False
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    media: list = field(default_factory=list)
+
+
 async def submit_report(cmd: SubmitReport, uow, principal: Principal) -> Report:  # noqa: ANN001
     """Validate and store a new report, its first timeline entry and report_submitted."""
+    return (await submit(cmd, uow, principal)).report
+
+
+async def submit(cmd: SubmitReport, uow, principal: Principal) -> Submitted:  # noqa: ANN001
+    """submit_report, also handing back what the answer shows (no second read for a new report)."""
     if not may_submit(principal):
         raise PermissionDenied("only residents and integration clients with a submit scope file reports",
                                code="role_not_allowed")
     if cmd.idempotency_key:
         replay = await _replay(cmd, uow, principal)
         if replay is not None:
-            return replay
-    category = await uow.session.get(Category, cmd.category_code)
+            return Submitted(replay, replay=True)
+    category = await reference.category(uow.session, cmd.category_code)
     if category is None or not category.active:
         raise UnknownCategory(f"unknown category {cmd.category_code!r}", field="category_code")
     if category.kind != cmd.kind:
         raise InvalidArgument("category does not belong to this kind", code="category_kind_mismatch", field="kind")
     ward = await _check_location(cmd, uow)
     attributes = check_values(category.attributes or [], cmd.attributes)
+    media.check_required(category, list(cmd.media_ids), principal)
     now = _now()
     report = Report(
         id=new_id(), kind=cmd.kind, category_code=category.code, category_group=category.group,
@@ -88,9 +105,10 @@ async def submit_report(cmd: SubmitReport, uow, principal: Principal) -> Report:
     uow.session.add(report)
     await uow.session.flush()  # rows referencing the report (no ORM relationships) come after it
     await search.index_report(uow.session, report)
-    await media.attach(list(cmd.media_ids), report, uow, principal)
-    uow.session.add(TimelineEntry(id=new_id(), report_id=report.id, status=report.status, action="submit",
-                                  actor_id=principal.user_id, actor_role=principal.role, at=now))
+    photos = await media.attach(list(cmd.media_ids), report, uow, principal)
+    entry = TimelineEntry(id=new_id(), report_id=report.id, status=report.status, action="submit",
+                          actor_id=principal.user_id, actor_role=principal.role, at=now)
+    uow.session.add(entry)
     if cmd.idempotency_key:
         uow.session.add(IdempotencyKey(reporter_id=principal.user_id, key=cmd.idempotency_key,
                                        request_hash=cmd.fingerprint(), report_id=report.id, created_at=now))
@@ -106,8 +124,8 @@ async def submit_report(cmd: SubmitReport, uow, principal: Principal) -> Report:
         replay = await _replay(cmd, uow, principal)
         if replay is None:
             raise
-        return replay
-    return report
+        return Submitted(replay, replay=True)
+    return Submitted(report, timeline=[entry], media=sorted(photos, key=lambda m: m.id))
 
 
 async def _replay(cmd: SubmitReport, uow, principal: Principal) -> Report | None:  # noqa: ANN001
@@ -128,7 +146,7 @@ async def _check_location(cmd: SubmitReport, uow) -> str | None:  # noqa: ANN001
     if has_point:
         model.check_point(cmd.latitude, cmd.longitude)
     if cmd.ward_code:
-        if await uow.session.get(Ward, cmd.ward_code) is None:
+        if not await reference.ward_exists(uow.session, cmd.ward_code):
             raise UnknownWard(f"unknown ward {cmd.ward_code!r}", field="location.ward_code")
         return cmd.ward_code
     return None

@@ -1,4 +1,9 @@
-"""Photos: upload (cleaned, stored), attach to a new report (at most 5), read with the report's rules."""
+"""Photos: upload (cleaned, stored), attach to a new report (at most 5), read with the report's rules.
+
+Categories marked `photo_required` need at least one photo when a resident files the report. Integration
+clients (agency systems, through Open311 or the REST API) are exempt: Open311 carries at most a
+`media_url` pointing elsewhere, and those systems have no way to upload to us. Staff do not file reports.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from services.reports.adapters.media_store import MediaStore
-from services.reports.adapters.orm import Media, Report
+from services.reports.adapters.orm import Category, Media, Report
 from services.reports.domain import images
+from services.reports.domain.errors import PhotoRequired
 from services.reports.service_layer.views import can_see_private
 from servicekit.auth import Principal
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied
@@ -22,8 +28,9 @@ def _key(media_id: str, thumbnail: bool) -> str:
     return f"{media_id}-thumb" if thumbnail else media_id
 
 
-async def upload(data: bytes, uow, store: MediaStore, principal: Principal) -> Media:  # noqa: ANN001
-    """Clean the photo off the event loop, store both sizes, then record it."""
+async def upload(data: bytes, uow_factory, store: MediaStore, principal: Principal) -> Media:  # noqa: ANN001
+    """Clean the photo off the event loop, store both sizes, then record it in a short transaction
+    (nothing slow runs inside it: on SQLite a writing transaction holds the process's write turn)."""
     if principal.role == "auditor":
         raise PermissionDenied("auditors read only", code="role_not_allowed")
     clean = await asyncio.to_thread(images.clean, data)
@@ -31,24 +38,32 @@ async def upload(data: bytes, uow, store: MediaStore, principal: Principal) -> M
                   width=clean.width, height=clean.height, bytes=len(clean.content), created_at=datetime.now(UTC))
     await store.put(_key(media.id, False), clean.content)
     await store.put(_key(media.id, True), clean.thumbnail)
-    uow.session.add(media)
-    await uow.commit()
+    async with uow_factory() as uow:
+        uow.session.add(media)
+        await uow.commit()
     return media
 
 
-async def attach(media_ids: list[str], report: Report, uow, principal: Principal) -> None:  # noqa: ANN001
-    """Link the uploader's unused photos to their new report."""
+def check_required(category: Category, media_ids: list[str], principal: Principal) -> None:
+    """A resident's report in a `photo_required` category must carry a photo (see the module docstring)."""
+    if category.photo_required and principal.role == "citizen" and not media_ids:
+        raise PhotoRequired(f"category {category.code!r} needs at least one photo", field="media_ids")
+
+
+async def attach(media_ids: list[str], report: Report, uow, principal: Principal) -> list[Media]:  # noqa: ANN001
+    """Link the uploader's unused photos to their new report; returns them."""
     if len(media_ids) > MAX_PER_REPORT or len(set(media_ids)) != len(media_ids):
         raise InvalidArgument(f"at most {MAX_PER_REPORT} different photos", code="too_many_photos",
                               field="media_ids")
     if not media_ids:
-        return
+        return []
     rows = (await uow.session.scalars(select(Media).where(Media.id.in_(media_ids)))).all()
     usable = [m for m in rows if m.uploader_id == principal.user_id and m.report_id is None]
     if len(usable) != len(media_ids):
         raise InvalidArgument("unknown, foreign or already used photo", code="invalid_media", field="media_ids")
     for m in usable:
         m.report_id = report.id
+    return usable
 
 
 async def read(media_id: str, thumbnail: bool, session, store: MediaStore,  # noqa: ANN001

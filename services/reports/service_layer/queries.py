@@ -1,16 +1,18 @@
-"""Report lists (public feed, mine, agency queue) with filters, search and keyset pagination; stats."""
+"""Report lists (public feed, mine, agency queue) with filters, search and keyset pagination; stats
+(service_layer/stats.py)."""
 
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select
+from sqlalchemy.orm import aliased
 
 from services.reports.adapters import search
 from services.reports.adapters.orm import Report, TimelineEntry
+from services.reports.service_layer.stats import stats  # noqa: F401  (callers use queries.stats)
 from servicekit.auth import Principal
 from servicekit.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from servicekit.pagination import decode_cursor, encode_cursor
@@ -53,17 +55,17 @@ def _scope_clause(f: ReportFilter, principal: Principal | None):  # noqa: ANN202
     raise PermissionDenied("staff only", code="role_not_allowed")
 
 
-def _filters(f: ReportFilter, dialect: str) -> list:
-    """WHERE clauses for the optional filters."""
+def _filters(f: ReportFilter) -> list:
+    """WHERE clauses for the optional filters (the text query is added by the caller)."""
     out = []
     for values, col in ((f.kinds, Report.kind), (f.category_codes, Report.category_code),
                         (f.ward_codes, Report.ward_code), (f.statuses, Report.status)):
         if values:
             out.append(col.in_(values))
     if f.submitted_from:
-        out.append(Report.submitted_at >= f.submitted_from)
+        out += [Report.submitted_at >= f.submitted_from, Report.id >= _id_at(_ms(f.submitted_from) - SLACK_MS)]
     if f.submitted_to:
-        out.append(Report.submitted_at < f.submitted_to)
+        out += [Report.submitted_at < f.submitted_to, Report.id < _id_at(_ms(f.submitted_to) + SLACK_MS + 1)]
     if f.bbox:
         min_lat, min_lon, max_lat, max_lon = f.bbox
         if not (min_lat <= max_lat and min_lon <= max_lon):
@@ -71,11 +73,26 @@ def _filters(f: ReportFilter, dialect: str) -> list:
         out += [Report.latitude.between(min_lat, max_lat), Report.longitude.between(min_lon, max_lon)]
     if f.ids:
         out.append(Report.id.in_(f.ids[:100]))
-    if f.q:
-        clause = search.matches(dialect, f.q)
-        if clause is not None:
-            out.append(clause)
     return out
+
+
+# Report ids are UUIDv7s minted when the report is submitted (handlers.submit_report), so an id's
+# millisecond time is within SLACK_MS of submitted_at (the UUID clock only runs ahead under
+# more than 1,000 ids/ms). A date range therefore also bounds the ids, and feed pages seek to it
+# in id order instead of walking past every newer report.
+SLACK_MS = 86_400_000   # a day
+_MAX_MS = (1 << 48) - 1
+
+
+def _ms(ts: datetime) -> int:
+    """Unix milliseconds (naive datetimes are UTC)."""
+    return int((ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
+def _id_at(ms: int) -> str:
+    """The smallest UUIDv7 string of millisecond `ms` (a prefix sorts before its extensions)."""
+    h = f"{min(max(ms, 0), _MAX_MS):012x}"
+    return f"{h[:8]}-{h[8:]}"
 
 
 def _after(f: ReportFilter, cursor: str):  # noqa: ANN202
@@ -88,6 +105,16 @@ def _after(f: ReportFilter, cursor: str):  # noqa: ANN202
     return Report.id > pos["id"] if f.sort == "oldest" else Report.id < pos["id"]
 
 
+def _page(rows: list, limit: int, seqs: list[int] | None = None) -> tuple[list[Report], str]:
+    """The page and the cursor after its last row ('' when nothing follows)."""
+    if len(rows) <= limit:
+        return rows, ""
+    last = rows[limit - 1]
+    due = last.resolve_due_at.replace(tzinfo=UTC).isoformat() if last.resolve_due_at else ""
+    position = {"id": last.id, "due": due} | ({"seq": seqs[limit - 1]} if seqs else {})
+    return rows[:limit], encode_cursor(position)
+
+
 async def list_reports(session, f: ReportFilter, principal: Principal | None, *, cursor: str,  # noqa: ANN001
                        limit: int) -> tuple[list[Report], str]:
     """One page and the next cursor ('' on the last page)."""
@@ -95,60 +122,70 @@ async def list_reports(session, f: ReportFilter, principal: Principal | None, *,
         raise InvalidArgument("sort must be newest, oldest or due", code="invalid_sort", field="sort")
     if not 0 <= f.offset <= 10_000:
         raise InvalidArgument("offset must be 0 to 10000", code="invalid_offset", field="offset")
-    q = select(Report).where(_scope_clause(f, principal), *_filters(f, session.bind.dialect.name))
+    dialect = session.bind.dialect.name
+    where = [_scope_clause(f, principal), *_filters(f)]
+    if f.q and dialect == "sqlite" and f.sort != "due" and f.scope != "mine":
+        match = search.fts_match(f.q)
+        if match is not None:
+            return await _list_hits(session, f, [match, *where], cursor=cursor, limit=limit)
     if cursor:
-        q = q.where(_after(f, cursor))
-    if f.sort == "due":
-        q = q.order_by(func.coalesce(Report.resolve_due_at, FAR_FUTURE), Report.id)
-    else:
-        q = q.order_by(Report.id.asc() if f.sort == "oldest" else Report.id.desc())
-    rows = list((await session.scalars(q.offset(f.offset).limit(limit + 1))).all())
-    if len(rows) <= limit:
-        return rows, ""
-    last = rows[limit - 1]
-    due = last.resolve_due_at.replace(tzinfo=UTC).isoformat() if last.resolve_due_at else ""
-    return rows[:limit], encode_cursor({"id": last.id, "due": due})
+        where.append(_after(f, cursor))
+    order = [func.coalesce(Report.resolve_due_at, FAR_FUTURE), Report.id] if f.sort == "due" \
+        else [Report.id.asc() if f.sort == "oldest" else Report.id.desc()]
+    if f.q and dialect != "sqlite" and f.sort != "due":
+        rows = await _first_window(session, f, where, order, limit)
+        if rows is not None:
+            return _page(rows, limit)
+    text_clause = search.matches(dialect, f.q) if f.q else None
+    q = select(Report).where(*where, *([text_clause] if text_clause is not None else [])).order_by(*order)
+    return _page(list((await session.scalars(q.offset(f.offset).limit(limit + 1))).all()), limit)
 
 
-GROUP_COLUMNS = {"agency": Report.agency_code, "ward": Report.ward_code, "category": Report.category_code}
+WINDOW = 400
 
 
-async def stats(session, *, start: datetime, end: datetime, group_by: str, agency_code: str = "",  # noqa: ANN001
-                ward_code: str = "", category_code: str = "") -> list[dict]:
-    """Per agency, ward or category over [start, end): counts by state, on-time rate, median hours
-    to resolve, mean satisfaction."""
-    if group_by not in GROUP_COLUMNS:
-        raise InvalidArgument("group_by must be agency, ward or category", code="invalid_group_by", field="group_by")
-    if not start < end or (end - start).days > 366:
-        raise InvalidArgument("period must be positive and at most a year", code="invalid_period", field="from")
-    key = GROUP_COLUMNS[group_by]
-    q = select(key, Report.status, Report.submitted_at, Report.resolved_at, Report.closed_at,
-               Report.resolve_due_at, Report.rating).where(
-        Report.submitted_at >= start, Report.submitted_at < end)
-    for value, col in ((agency_code, Report.agency_code), (ward_code, Report.ward_code),
-                       (category_code, Report.category_code)):
-        if value:
-            q = q.where(col == value)
-    rows: dict[str, dict] = {}
-    hours: dict[str, list[float]] = {}
-    for k, status, submitted, resolved, _closed, due, rating in (await session.execute(q)).all():
-        row = rows.setdefault(k or "", {"key": k or "", "total": 0, "by_status": {}, "resolved": 0,
-                                        "resolved_on_time": 0, "ratings": 0, "rating_sum": 0})
-        row["total"] += 1
-        row["by_status"][status] = row["by_status"].get(status, 0) + 1
-        if resolved is not None:
-            row["resolved"] += 1
-            row["resolved_on_time"] += int(due is None or resolved <= due)
-            hours.setdefault(row["key"], []).append((resolved - submitted).total_seconds() / 3600)
-        if rating:
-            row["ratings"] += 1
-            row["rating_sum"] += rating
-    for k, row in rows.items():
-        row["on_time_rate"] = row["resolved_on_time"] / row["resolved"] if row["resolved"] else 0.0
-        row["median_hours_to_resolve"] = statistics.median(hours[k]) if hours.get(k) else 0.0
-        rating_sum = row.pop("rating_sum")
-        row["mean_rating"] = rating_sum / row["ratings"] if row["ratings"] else 0.0
-    return sorted(rows.values(), key=lambda r: (-r["total"], r["key"]))
+async def _first_window(session, f: ReportFilter, where: list, order: list, limit: int) -> list[Report] | None:  # noqa: ANN001
+    """PostgreSQL search: look for the page among the first WINDOW candidates in list order.
+
+    The planner takes the words of a query as independent, so for common words ("duong ngap nuoc":
+    a quarter of all reports) next to another filter it expects few hits, builds a bitmap of every
+    hit from the GIN index and sorts them. When the page lies within the first WINDOW reports that
+    pass the other filters it is exactly the page of the full query; otherwise (rare words) that
+    query runs, and the GIN index is the right plan for it.
+    """
+    window = aliased(Report, select(Report).where(*where).order_by(*order).limit(WINDOW).subquery())
+    clause = search.matches(session.bind.dialect.name, f.q, window.search_text)
+    if clause is None:
+        return None
+    q = (select(window).where(clause).order_by(window.id.asc() if f.sort == "oldest" else window.id.desc())
+         .offset(f.offset).limit(limit + 1))
+    rows = list((await session.scalars(q)).all())
+    return rows if len(rows) > limit else None
+
+
+async def _list_hits(session, f: ReportFilter, where: list, *, cursor: str, limit: int) -> tuple[list[Report], str]:  # noqa: ANN001
+    """SQLite search: FTS5 yields hits in rowid (= id) order, each joined to its report, and stops
+    after the page (a citizen's own reports and the due-date queue take the general path)."""
+    rowid, content = search.fts.c.rowid, search.fts_content
+    newest = f.sort == "newest"
+    # Each hit reaches its report by rowid through the primary key: left to itself the planner
+    # may look the id up through another index that matches a filter (ward_code: 6,000 rows each).
+    by_id = Report.__table__.alias("by_id")
+    report_rowid = select(literal_column("by_id.rowid")).where(by_id.c.id == content.c.c0).scalar_subquery()
+    q = (select(Report, rowid).select_from(search.fts).join(content, content.c.id == rowid)
+         .join(Report, literal_column("reports.rowid") == report_rowid).where(*where))
+    if f.submitted_from:
+        q = q.where(rowid >= search.rowid_at(_ms(f.submitted_from) - SLACK_MS))
+    if f.submitted_to:
+        q = q.where(rowid < search.rowid_at(_ms(f.submitted_to) + SLACK_MS + 1))
+    if cursor:
+        pos = decode_cursor(cursor)
+        seq = pos.get("seq")
+        seq = seq if isinstance(seq, int) else search.fts_rowid(str(pos.get("id", "")))
+        q = q.where(rowid < seq if newest else rowid > seq)
+    q = q.order_by(rowid.desc() if newest else rowid.asc()).offset(f.offset).limit(limit + 1)
+    rows = (await session.execute(q)).all()
+    return _page([r for r, _ in rows], limit, [s for _, s in rows])
 
 
 async def list_updates(session, *, since: datetime, limit: int, agency_code: str = "") -> list[tuple]:  # noqa: ANN001

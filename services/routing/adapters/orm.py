@@ -9,6 +9,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.idempotency import idempotency_table
 from servicekit.inbox import inbox_table
 from servicekit.outbox import outbox_table
 
@@ -153,3 +154,4 @@ class TransferRow(Base):
 
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
+idempotency = idempotency_table(Base.metadata)

@@ -103,7 +103,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
             q = q.where(Agency.code > decode_cursor(request.page.cursor))
         if request.kind:
             q = q.where(Agency.kind == request.kind)
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             rows = list((await uow.session.scalars(q)).all())
         more = len(rows) > limit
         rows = rows[:limit]
@@ -112,7 +112,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
             page=common_pb2.PageResponse(next_cursor=encode_cursor(rows[-1].code) if more else ""))
 
     async def GetAgency(self, request, context):  # noqa: ANN001, N802
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             row = await uow.session.get(Agency, request.code)
         if row is None:
             raise errors.AgencyNotFound(f"no agency {request.code}")
@@ -130,7 +130,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
 
     async def GetAssignment(self, request, context):  # noqa: ANN001, N802
         principal = require_principal(*STAFF)
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             view = await views.assignment(uow.session, request.report_id)
         if view is None or (principal.role in ("officer", "agency_admin")
                             and principal.agency_code != view.assignment.agency_code):
@@ -148,7 +148,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
     async def ExplainRoute(self, request, context):  # noqa: ANN001, N802
         require_principal(*STAFF)
         at = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             e = await views.explain(uow.session, kind=request.kind, category_code=request.category_code,
                                     category_group=request.category_group, ward_code=request.ward_code, at=at)
         d = e.decision
@@ -163,7 +163,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
 
     async def ListRules(self, request, context):  # noqa: ANN001, N802
         require_principal(*STAFF)
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             rows = await rule_admin.list_rules(uow.session, rule_id=request.rule_id,
                                                include_history=request.include_history,
                                                include_disabled=request.include_disabled)
@@ -178,7 +178,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
 
     async def ListCalendar(self, request, context):  # noqa: ANN001, N802
         year = request.year or datetime.now(UTC).year
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             days, public = await directory.list_calendar(uow.session, year)
         return routing_pb2.ListCalendarResponse(
             days=[routing_pb2.CalendarDay(day=d.day.isoformat(), working=d.working, note=d.note) for d in days],

@@ -38,12 +38,17 @@ def _write(row: SlaClockRow, clock: sla.Clock) -> None:
     row.next_at = clock.next_at()
 
 
-async def start_clocks(session, assignment: Assignment, fraction: float = sla.WARN_FRACTION) -> None:  # noqa: ANN001
-    """(Re)start the ack and resolve clocks of an assignment from its assigned_at."""
+async def start_clocks(session, assignment: Assignment, fraction: float = sla.WARN_FRACTION, *,  # noqa: ANN001
+                       new: bool = False) -> None:
+    """(Re)start the ack and resolve clocks of an assignment from its assigned_at.
+
+    `new=True`: the assignment was just created, so it has no clock rows to look up.
+    """
+    existing = {} if new else await _clock_rows(session, assignment.report_id, (sla.ACK, sla.RESOLVE))
     for deadline, due in ((sla.ACK, assignment.ack_due_at), (sla.RESOLVE, assignment.resolve_due_at)):
         clock = sla.start(assignment.report_id, deadline, assignment.agency_code, assignment.assigned_at, due,
                           fraction)
-        row = await session.get(SlaClockRow, (assignment.report_id, deadline), with_for_update=True)
+        row = existing.get(deadline)
         if row is None:
             row = SlaClockRow(report_id=assignment.report_id, deadline=deadline, escalated_to="")
             session.add(row)
@@ -51,12 +56,17 @@ async def start_clocks(session, assignment: Assignment, fraction: float = sla.WA
         _write(row, clock)
 
 
+async def _clock_rows(session, report_id: str, deadlines: tuple[str, ...]) -> dict[str, SlaClockRow]:  # noqa: ANN001
+    """The report's named clock rows, locked for update, in one query."""
+    q = (select(SlaClockRow).where(SlaClockRow.report_id == report_id, SlaClockRow.deadline.in_(deadlines))
+         .with_for_update())
+    return {row.deadline: row for row in (await session.scalars(q)).all()}
+
+
 async def stop_clocks(session, report_id: str, deadlines: tuple[str, ...], now: datetime) -> None:  # noqa: ANN001
     """Stop the named clocks of a report (already stopped or breached ones stay as they are)."""
-    for deadline in deadlines:
-        row = await session.get(SlaClockRow, (report_id, deadline), with_for_update=True)
-        if row is not None:
-            _write(row, sla.stop(to_clock(row), now))
+    for row in (await _clock_rows(session, report_id, deadlines)).values():
+        _write(row, sla.stop(to_clock(row), now))
 
 
 async def escalation_target(session, agency_code: str) -> Agency:  # noqa: ANN001

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from services.routing.adapters.orm import Agency, CalendarDay
 from services.routing.domain import errors
+from services.routing.service_layer import reference
 from services.routing.seed_data import AGENCY_KINDS
 
 AGENCY_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -78,6 +79,7 @@ async def create_agency(uow, draft: AgencyDraft) -> Agency:  # noqa: ANN001
     _apply(row, draft)
     uow.session.add(row)
     await uow.commit()
+    reference.forget_cached()
     return row
 
 
@@ -89,6 +91,7 @@ async def update_agency(uow, draft: AgencyDraft) -> Agency:  # noqa: ANN001
     await _validate(uow.session, draft)
     _apply(row, draft)
     await uow.commit()
+    reference.forget_cached()
     return row
 
 
@@ -124,6 +127,7 @@ async def set_calendar_day(uow, *, day: str, working: bool, note: str) -> Calend
         uow.session.add(row)
     row.working, row.note = working, note.strip()
     await uow.commit()
+    reference.forget_cached()
     return row
 
 
@@ -134,3 +138,4 @@ async def delete_calendar_day(uow, *, day: str) -> None:  # noqa: ANN001
         raise errors.CalendarDayNotFound(f"no decision recorded for {day}")
     await uow.session.delete(row)
     await uow.commit()
+    reference.forget_cached()

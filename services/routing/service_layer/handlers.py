@@ -6,18 +6,18 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-
 from congdanso.common.v1 import common_pb2
 from congdanso.reports.v1 import events_pb2 as reports_events
 from congdanso.reports.v1 import reports_pb2
 from congdanso.routing.v1 import events_pb2
-from services.routing.adapters.orm import Agency, Assignment, CalendarDay, RoutingRule, Sla, TransferRow
+from services.routing.adapters.orm import Agency, Assignment, TransferRow
 from services.routing.domain import errors
 from services.routing.domain import rules as rules_mod
 from services.routing.domain import sla as sla_mod
-from services.routing.domain.calendar import WorkingCalendar, due_at
+from services.routing.domain.calendar import due_at
+from services.routing.service_layer import reference
 from services.routing.service_layer.clocks import IOC, start_clocks, stop_clocks, ts
+from services.routing.service_layer.reference import AgencyInfo, active_rules, sla_for, working_calendar
 from servicekit.auth import Principal
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,6 @@ FINISHED = frozenset({"resolved", "closed", "rejected", "withdrawn"})
 REOPEN_ROLES = frozenset({"reporter", "citizen"})
 KIND_NAMES = {reports_pb2.REPORT_KIND_INCIDENT: "incident", reports_pb2.REPORT_KIND_FEEDBACK: "feedback",
               reports_pb2.REPORT_KIND_PROPOSAL: "proposal"}
-DEFAULT_SLA = Sla(scope="group", code="*", ack_hours=8, resolve_hours=80, calendar="working")
 Clock = Callable[[], datetime]
 
 
@@ -40,34 +39,6 @@ def status_name(value: int) -> str:
     return reports_pb2.ReportStatus.Name(value).removeprefix("REPORT_STATUS_").lower()
 
 
-def to_rule(r: RoutingRule) -> rules_mod.Rule:
-    """Table row -> domain rule."""
-    return rules_mod.Rule(id=r.id, version=r.version, agency_code=r.agency_code, priority=r.priority,
-                          kind=r.kind or None, category_code=r.category_code or None,
-                          category_group=r.category_group or None,
-                          ward_codes=frozenset(r.ward_codes) if r.ward_codes is not None else None)
-
-
-async def active_rules(session) -> list[rules_mod.Rule]:  # noqa: ANN001
-    """The current, enabled version of every rule."""
-    rows = (await session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True),
-                                                            RoutingRule.enabled.is_(True)))).all()
-    return [to_rule(r) for r in rows]
-
-
-async def working_calendar(session) -> WorkingCalendar:  # noqa: ANN001
-    """Public holidays plus the city's own days off and make-up days."""
-    days = (await session.scalars(select(CalendarDay))).all()
-    return WorkingCalendar(days_off=frozenset(d.day for d in days if not d.working),
-                           make_up_days=frozenset(d.day for d in days if d.working))
-
-
-async def sla_for(session, category_code: str, category_group: str) -> Sla:  # noqa: ANN001
-    """The category's own SLA if it has one, else its group's, else the default."""
-    return (await session.get(Sla, ("category", category_code))
-            or await session.get(Sla, ("group", category_group)) or DEFAULT_SLA)
-
-
 async def deadlines(session, category_code: str, category_group: str,  # noqa: ANN001
                     start: datetime) -> tuple[datetime, datetime]:
     """(ack due, resolve due) for a report of this category handed over at `start`, in UTC."""
@@ -77,20 +48,21 @@ async def deadlines(session, category_code: str, category_group: str,  # noqa: A
             due_at(calendar, start, sla.resolve_hours, sla.calendar).astimezone(UTC))
 
 
-async def decide(session, *, kind: str, category_code: str, category_group: str, ward_code: str):  # noqa: ANN001, ANN201
+async def decide(session, *, kind: str, category_code: str, category_group: str,  # noqa: ANN001
+                 ward_code: str) -> tuple[rules_mod.Decision, AgencyInfo]:
     """Routing decision; an unknown or inactive agency falls back to the operations centre."""
     decision = rules_mod.decide(await active_rules(session), kind=kind, category_code=category_code,
                                 category_group=category_group, ward_code=ward_code, fallback_agency=IOC)
-    agency = await session.get(Agency, decision.agency_code)
+    agency = await reference.agency(session, decision.agency_code)
     if agency is None or not agency.active:
         decision = rules_mod.Decision(IOC, decision.rule, f"{decision.reason}; agency "
                                       f"{decision.agency_code} unavailable: operations centre triage",
                                       decision.candidates, unavailable=True)
-        agency = await session.get(Agency, IOC)
+        agency = await reference.agency(session, IOC)
     return decision, agency
 
 
-def _assigned_event(a: Assignment, agency: Agency, *, reopened: bool = False) -> events_pb2.ReportAssigned:
+def _assigned_event(a: Assignment, agency: AgencyInfo, *, reopened: bool = False) -> events_pb2.ReportAssigned:
     return events_pb2.ReportAssigned(
         report_id=a.report_id, agency_code=agency.code,
         agency_name=common_pb2.LocalizedText(vi=agency.name_vi, en=agency.name_en), rule_id=a.rule_id,
@@ -115,7 +87,7 @@ async def assign_submitted(event, uow, now: Clock = utcnow) -> None:  # noqa: AN
         assigned_at=at, ack_due_at=ack_due, resolve_due_at=resolve_due, transfers=0,
         triage=decision.triage, report_status="assigned")
     uow.session.add(assignment)
-    await start_clocks(uow.session, assignment)
+    await start_clocks(uow.session, assignment, new=True)  # a new assignment has no clocks yet
     uow.emit(_assigned_event(assignment, agency))
     if assignment.triage:
         log.warning("report needs triage", extra={"report_id": msg.report_id, "category": msg.category_code,
@@ -135,18 +107,18 @@ async def apply_status_change(event, uow, now: Clock = utcnow) -> None:  # noqa:
         if reopen or after == "in_progress" or after in FINISHED:
             raise errors.AssignmentNotYetKnown(msg.report_id)  # the submission is still on its way: retry
         return
-    a.report_status = after
     if after == "in_progress":
         await stop_clocks(uow.session, a.report_id, (sla_mod.ACK,), now())
     elif after in FINISHED:
         await stop_clocks(uow.session, a.report_id, (sla_mod.ACK, sla_mod.RESOLVE), now())
     elif reopen:
         await _reassign_reopened(uow, a, now())
+    a.report_status = after  # last: the clock query above then has nothing to flush first
 
 
 async def _reassign_reopened(uow, a: Assignment, at: datetime) -> None:  # noqa: ANN001
     """Same agency, fresh deadlines from now, report_assigned again."""
-    agency = await uow.session.get(Agency, a.agency_code)
+    agency = await reference.agency(uow.session, a.agency_code)
     a.assigned_at = at
     a.ack_due_at, a.resolve_due_at = await deadlines(uow.session, a.category_code, a.category_group, at)
     await start_clocks(uow.session, a)

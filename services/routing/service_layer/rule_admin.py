@@ -11,7 +11,8 @@ from sqlalchemy import select, text
 from services.routing.adapters.orm import Agency, CategoryGroup, RoutingRule
 from services.routing.domain import errors
 from services.routing.domain import rules as rules_mod
-from services.routing.service_layer.handlers import active_rules, utcnow
+from services.routing.service_layer import reference
+from services.routing.service_layer.handlers import utcnow
 
 RULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,59}$")
 KINDS = frozenset({"incident", "feedback", "proposal"})
@@ -100,7 +101,7 @@ async def save_rule(uow, *, draft: RuleDraft, expected_version: int, actor: str,
         raise errors.RuleVersionConflict(f"rule {draft.id} is at version {current.version}, not {expected_version}")
     await _validate(uow.session, draft)
     version = current.version + 1 if current else 1
-    others = [r for r in await active_rules(uow.session) if r.id != draft.id]
+    others = [r for r in await reference.load_active_rules(uow.session) if r.id != draft.id]
     await _check_rule_set(uow.session, others + ([draft.as_rule(version)] if draft.enabled else []), draft.id)
     if current is not None:
         current.active = False
@@ -112,6 +113,7 @@ async def save_rule(uow, *, draft: RuleDraft, expected_version: int, actor: str,
                       created_at=now(), created_by=actor[:100], note=draft.note)
     uow.session.add(row)
     await uow.commit()
+    reference.forget_cached()
     return row
 
 

@@ -7,9 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from services.routing.adapters.orm import Agency, Assignment, RoutingRule, Sla, SlaClockRow, TransferRow
+from services.routing.adapters.orm import Agency, Assignment, RoutingRule, SlaClockRow, TransferRow
 from services.routing.domain import rules as rules_mod
 from services.routing.service_layer import handlers
+from services.routing.service_layer.reference import AgencyInfo, SlaTerms
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,10 @@ class AssignmentView:
 @dataclass(frozen=True)
 class Explanation:
     decision: rules_mod.Decision
-    agency: Agency
+    agency: AgencyInfo
     triage: bool
     candidates: list[tuple[RoutingRule, str]]
-    sla: Sla
+    sla: SlaTerms
     ack_due_at: datetime
     resolve_due_at: datetime
 

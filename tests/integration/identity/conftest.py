@@ -47,8 +47,8 @@ class Identity:
         self.sms = RecordingSms()
         self.verifier = JwtVerifier(self.jwks, issuer=ISSUER, audience=AUDIENCE)
 
-    def uow(self) -> IdentityUnitOfWork:
-        return IdentityUnitOfWork(self.sessions, outbox)
+    def uow(self, *, read_only: bool = False) -> IdentityUnitOfWork:
+        return IdentityUnitOfWork(self.sessions, outbox, read_only=read_only)
 
     async def jwks(self) -> str:
         async with self.uow() as uow:

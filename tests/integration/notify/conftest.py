@@ -55,8 +55,8 @@ class NotifyDb:
         self.engine = make_engine(url)
         self.sessions = session_factory(self.engine)
 
-    def uow(self) -> NotifyUnitOfWork:
-        return NotifyUnitOfWork(self.sessions, outbox)
+    def uow(self, *, read_only: bool = False) -> NotifyUnitOfWork:
+        return NotifyUnitOfWork(self.sessions, outbox, read_only=read_only)
 
     async def add(self, *rows: object) -> None:
         async with self.uow() as uow:

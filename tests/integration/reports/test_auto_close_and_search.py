@@ -27,7 +27,7 @@ async def uow_factory(database_url):
     await load_reference_data(url)
     engine = make_engine(url)
     sessions = session_factory(engine)
-    yield lambda: ReportsUnitOfWork(sessions, outbox)
+    yield lambda **kw: ReportsUnitOfWork(sessions, outbox, **kw)
     await engine.dispose()
 
 

@@ -49,8 +49,8 @@ class Env:
         self.engine = make_engine(url)
         self.sessions = session_factory(self.engine)
 
-    def uow(self) -> RoutingUnitOfWork:
-        return RoutingUnitOfWork(self.sessions, outbox)
+    def uow(self, *, read_only: bool = False) -> RoutingUnitOfWork:
+        return RoutingUnitOfWork(self.sessions, outbox, read_only=read_only)
 
     async def events(self, name: str | None = None) -> list:
         """Outbox events in order, decoded; only those of `name` (e.g. 'SlaWarning') if given."""

@@ -144,13 +144,12 @@ async def test_redelivered_event_is_applied_once(env):
     deliveries: dict[str, int] = {}
 
     class LosesFirstAck(Consumer):
-        async def process(self, msg) -> None:  # noqa: ANN001
+        async def ack(self, msg) -> None:  # noqa: ANN001
             event = received(msg)
             deliveries[event.id] = deliveries.get(event.id, 0) + 1
             if deliveries[event.id] == 1:
-                assert await self.apply(event) is True
                 return  # committed, never acked: JetStream redelivers after ack_wait
-            await super().process(msg)
+            await super().ack(msg)
 
     consumer = LosesFirstAck(env.js, service="reports", purpose="effects", stream="REPORTS",
                              subjects=["reports.v1.report_followed"], handler=_effect("a"),
@@ -212,3 +211,31 @@ async def test_failing_event_goes_to_dead_letter_after_bounded_retries(env):
     assert msg.headers["Cds-Error"].startswith("RuntimeError: category table missing")
     assert msg.headers["Cds-Original-Subject"] == "reports.v1.report_followed"
     assert await _effect_counts(env) == {}
+
+
+async def test_a_failing_event_in_a_batch_does_not_hold_back_the_others(env):
+    """Group commit rolls the batch back; one by one, the good events apply once, the bad one is parked."""
+    ids = await env.write_events(6, per_tx=6)
+    bad = ids[2]
+    calls: dict[str, int] = {}
+
+    async def picky(event, uow) -> None:  # noqa: ANN001
+        calls[event.id] = calls.get(event.id, 0) + 1
+        if event.id == bad:
+            raise RuntimeError("cannot apply this one")
+        await uow.session.execute(effects.insert().values(event_id=event.id, worker="a"))
+
+    dlq = await env.nc.subscribe("reports.dlq.effects")
+    relay = OutboxRelay(env.engine, outbox, env.js)
+    relay_task = asyncio.create_task(relay.run())
+    await wait_for(lambda: _zero(env))  # all six in the stream before the consumer fetches them at once
+    consumer = _consumer(env, picky, max_deliver=2, backoff=(0.1,))
+    task = asyncio.create_task(consumer.run())
+    msg = await dlq.next_msg(timeout=20)
+    consumer.stop()
+    relay.stop()
+    await asyncio.gather(task, relay_task)
+    assert msg.headers["Cds-Error"] == "RuntimeError: cannot apply this one"
+    assert await _effect_counts(env) == {i: 1 for i in ids if i != bad}
+    assert consumer.applied == 5
+    assert calls[bad] == 3  # once in the rolled-back batch, then its two deliveries one by one

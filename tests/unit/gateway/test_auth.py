@@ -104,3 +104,49 @@ async def test_identity_down_means_503_not_401(start_gateway, dead_backend, bear
     assert r.status_code == 503
     assert r.json()["code"] == "unavailable"
 
+
+
+def count_verifications(monkeypatch) -> list[str]:  # noqa: ANN001
+    """Record every JwtVerifier.verify call (the token) while still verifying for real."""
+    from servicekit.auth import JwtVerifier
+
+    seen: list[str] = []
+    original = JwtVerifier.verify
+
+    async def counting(self, token: str):  # noqa: ANN001, ANN202
+        seen.append(token)
+        return await original(self, token)
+
+    monkeypatch.setattr(JwtVerifier, "verify", counting)
+    return seen
+
+
+async def test_the_limiter_and_the_route_share_one_verification_per_request(start_gateway, bearer, keys,
+                                                                            monkeypatch, peers):
+    seen = count_verifications(monkeypatch)
+    async with start_gateway() as client:  # rate limits on (the default): the limiter verifies first
+        assert (await client.get("/api/v1/me", headers=bearer())).status_code == 200
+        assert len(seen) == 1
+        forged = keys.token(key=keys.stranger)
+        assert_401(await client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}), "token_invalid")
+        assert len(seen) == 2  # the rejection is shared too
+        assert_401(await client.get("/api/v1/me", headers={"Authorization": f"Bearer {keys.token(ttl=-60)}"}),
+                   "token_expired")
+        assert len(seen) == 3 and len(peers.calls["GetMe"]) == 1
+
+
+async def test_without_the_limiter_the_route_verifies_by_itself(start_gateway, bearer, monkeypatch):
+    seen = count_verifications(monkeypatch)
+    async with start_gateway(rate_enabled=False) as client:
+        assert (await client.get("/api/v1/me", headers=bearer())).status_code == 200
+        assert len(seen) == 1
+
+
+def test_state_reading_dependencies_are_coroutines():
+    """Plain `def` dependencies run in the thread pool on every request; these only read app.state."""
+    import inspect
+
+    from gateway.auth import verifier
+    from gateway.clients import backends
+
+    assert inspect.iscoroutinefunction(backends) and inspect.iscoroutinefunction(verifier)

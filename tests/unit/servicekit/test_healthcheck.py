@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from servicekit.healthcheck import check_grpc, check_http
+from servicekit.healthcheck import check_grpc, check_http, wait_grpc_serving, wait_http_ok
 
 FAKE = Path(__file__).with_name("fake_child.py")
 ROOT = Path(__file__).resolve().parents[3]
@@ -81,6 +81,35 @@ async def test_check_http_follows_the_status_code(http_url):
     assert await check_http(f"{http_url}/readyz") is True
     assert await check_http(f"{http_url}/nope") is False
     assert await check_http(f"http://127.0.0.1:{free_port()}/readyz", timeout=1.0) is False
+
+
+async def test_wait_grpc_serving_returns_once_a_late_server_serves():
+    addr = f"127.0.0.1:{free_port()}"
+    waiting = asyncio.create_task(wait_grpc_serving(addr, timeout=20))
+    await asyncio.sleep(1.5)  # refused connections meanwhile; the wait keeps retrying
+    assert not waiting.done()
+    proc = start_fake("identity", addr)
+    try:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        assert await waiting is True
+        assert loop.time() - began < 10
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+async def test_waits_give_up_after_their_timeout():
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    assert await wait_grpc_serving(f"127.0.0.1:{free_port()}", timeout=0.5) is False
+    assert await wait_http_ok(f"http://127.0.0.1:{free_port()}/readyz", timeout=0.5) is False
+    assert loop.time() - began < 3
+
+
+async def test_wait_http_ok_follows_the_status_code(http_url):
+    assert await wait_http_ok(f"{http_url}/readyz", timeout=5) is True
+    assert await wait_http_ok(f"{http_url}/nope", timeout=0.3) is False
 
 
 async def test_cli_exits_0_against_a_serving_server(grpc_addr):

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from servicekit.cli import EXIT_SETUP_FAILED
 from servicekit.procs import Backoff, StepFailed
-from servicekit.supervisor import SERVICES, Command, Supervisor, SystemConfig, child_env
+from servicekit.supervisor import SERVICES, Command, Supervisor, SystemConfig, child_env, default_commands
 
 FAKE = str(Path(__file__).with_name("fake_child.py"))
 
@@ -94,6 +95,38 @@ async def test_failing_setup_step_makes_start_raise_with_its_output(tmp_path):
         await sup.start(timeout=20)
     assert "routing" not in sup.children and "gateway" not in sup.children
     assert is_gone(sup.children["nats"].pid)
+
+
+async def test_a_service_starts_as_soon_as_its_own_setup_is_done(tmp_path):
+    slow = Command(serve=[sys.executable, FAKE, "serve", "routing"],
+                   setup=[[sys.executable, "-c", "import time; time.sleep(3)"]])
+    sup = Supervisor(SystemConfig.for_tests(tmp_path), commands=fake_commands(routing=slow))
+    starting = asyncio.create_task(sup.start(timeout=20))
+    try:
+        await eventually(lambda: {"identity", "reports", "notify"} <= set(sup.children))
+        assert "routing" not in sup.children and "gateway" not in sup.children  # the gateway waits for every setup
+        await starting
+    finally:
+        await sup.stop()
+    assert set(sup.ready_after) == {"nats", *SERVICES, "gateway"}
+    assert sup.ready_after["routing"] >= 3 and sup.ready_after["gateway"] >= max(sup.ready_after[s] for s in SERVICES)
+
+
+async def test_setup_failing_inside_the_serving_process_makes_start_raise_at_once(tmp_path):
+    failing = [sys.executable, FAKE, "step", "routing", str(EXIT_SETUP_FAILED), "no such table: rules"]
+    sup = Supervisor(SystemConfig.for_tests(tmp_path), commands=fake_commands(routing=failing))
+    began = asyncio.get_running_loop().time()
+    with pytest.raises(StepFailed, match="(?s)routing: setup failed \\(exit code 78\\).*no such table: rules"):
+        await sup.start(timeout=30)
+    assert asyncio.get_running_loop().time() - began < 15
+    assert all(is_gone(child.pid) for child in sup.children.values())
+
+
+def test_each_service_migrates_and_seeds_in_its_serving_process(tmp_path):
+    commands = default_commands(SystemConfig.for_tests(tmp_path))
+    for svc in SERVICES:
+        assert commands[svc].serve == [sys.executable, "-m", f"services.{svc}", "serve", "--setup"]
+        assert commands[svc].setup == []
 
 
 async def test_start_times_out_naming_the_unhealthy_process_and_its_log(tmp_path):

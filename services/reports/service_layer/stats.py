@@ -1,0 +1,131 @@
+"""Stats per agency, ward or category over a period: counts by state, on-time rate, median hours
+to resolve, mean satisfaction.
+
+Whole UTC days are read from the daily roll-up (adapters/rollup.py: a row per day and key rather
+than per report); the partial days at both ends, and filters on another dimension than the
+grouping (the roll-up is not split by them), are read from reports through ix_reports_period.
+The answer is exactly that of aggregating every report of the period in Python.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import BigInteger, ColumnElement, Integer, and_, case, cast, extract, func, literal_column, or_, select
+
+from services.reports.adapters.orm import Report, ReportStatsDaily
+from services.reports.adapters.rollup import COUNTS, decode, utc
+from servicekit.errors import InvalidArgument
+
+GROUP_COLUMNS = {"agency": Report.agency_code, "ward": Report.ward_code, "category": Report.category_code}
+_STATUS = {f"n_{s}": s for s in (c[2:] for c in COUNTS if c.startswith("n_"))}
+
+
+async def stats(session, *, start: datetime, end: datetime, group_by: str, agency_code: str = "",  # noqa: ANN001
+                ward_code: str = "", category_code: str = "") -> list[dict]:
+    """Per agency, ward or category over [start, end): counts by state, on-time rate, median hours
+    to resolve, mean satisfaction."""
+    if group_by not in GROUP_COLUMNS:
+        raise InvalidArgument("group_by must be agency, ward or category", code="invalid_group_by", field="group_by")
+    if not start < end or (end - start).days > 366:
+        raise InvalidArgument("period must be positive and at most a year", code="invalid_period", field="from")
+    start, end = utc(start), utc(end)
+    filters = {"agency": agency_code, "ward": ward_code, "category": category_code}
+    totals: dict[str, dict] = {}
+    first = start.date() + timedelta(days=int(start.time() != time()))   # whole days: [first, last)
+    last = end.date()
+    if first < last and not any(value for dim, value in filters.items() if dim != group_by):
+        await _add_rollup(session, totals, group_by, first, last, filters[group_by])
+        edges = [(a, b) for a, b in ((start, _midnight(first)), (_midnight(last), end)) if a < b]
+        if edges:
+            await _add_reports(session, totals, group_by, edges, filters)
+    else:
+        await _add_reports(session, totals, group_by, [(start, end)], filters)
+    return sorted((_row(k, t) for k, t in totals.items() if t["total"]), key=lambda r: (-r["total"], r["key"]))
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+def _totals(totals: dict[str, dict], key: str) -> dict:
+    return totals.setdefault(key, {"total": 0, "by_status": {}, "resolved": 0, "on_time": 0, "ratings": 0,
+                                   "rating_sum": 0, "us": []})
+
+
+def _row(key: str, t: dict) -> dict:
+    """The answer for one key, from its sums and every duration."""
+    us = sorted(t["us"])
+    middle = us[(len(us) - 1) // 2: len(us) // 2 + 1]
+    return {"key": key, "total": t["total"], "by_status": {s: n for s, n in t["by_status"].items() if n},
+            "resolved": t["resolved"], "resolved_on_time": t["on_time"], "ratings": t["ratings"],
+            "on_time_rate": t["on_time"] / t["resolved"] if t["resolved"] else 0.0,
+            # as timedelta.total_seconds() / 3600 and statistics.median over all of them
+            "median_hours_to_resolve": statistics.median([x / 10**6 / 3600 for x in middle]) if middle else 0.0,
+            "mean_rating": t["rating_sum"] / t["ratings"] if t["ratings"] else 0.0}
+
+
+async def _add_rollup(session, totals: dict, group_by: str, first: date, last: date, key: str) -> None:  # noqa: ANN001
+    """Whole days from the roll-up: sums per key, and every duration (one string per key)."""
+    r = ReportStatsDaily
+    joined = (func.group_concat(r.durations, "") if session.bind.dialect.name == "sqlite"
+              else func.string_agg(r.durations, ""))
+    q = (select(r.key, *[func.sum(getattr(r, c)) for c in COUNTS], joined)
+         .where(r.dim == group_by, r.day >= first, r.day < last, *([r.key == key] if key else [])).group_by(r.key))
+    for k, *sums, us in (await session.execute(q)).all():
+        t = _totals(totals, k)
+        counts = dict(zip(COUNTS, (int(s or 0) for s in sums), strict=True))
+        for column, status in _STATUS.items():
+            t["by_status"][status] = t["by_status"].get(status, 0) + counts[column]
+            t["total"] += counts[column]
+        for name, column in (("resolved", "resolved"), ("on_time", "on_time"), ("ratings", "ratings"),
+                             ("rating_sum", "rating_sum")):
+            t[name] += counts[column]
+        if us:
+            t["us"] += decode(us)
+
+
+async def _add_reports(session, totals: dict, group_by: str, periods: list[tuple[datetime, datetime]],  # noqa: ANN001
+                       filters: dict[str, str]) -> None:
+    """Sums per key and status over the periods, read from reports, with their durations encoded
+    as in the roll-up (one string per key and status)."""
+    key = func.coalesce(GROUP_COLUMNS[group_by], literal_column("''"))   # a literal: GROUP BY repeats it
+    when = or_(*(and_(Report.submitted_at >= a, Report.submitted_at < b) for a, b in periods))
+    where = [when, *(GROUP_COLUMNS[dim] == value for dim, value in filters.items() if value)]
+    resolved = Report.resolved_at.is_not(None)
+    on_time = and_(resolved, or_(Report.resolve_due_at.is_(None), Report.resolved_at <= Report.resolve_due_at))
+    sqlite = session.bind.dialect.name == "sqlite"
+    us = _resolve_us(sqlite)
+    hexed = case((resolved, func.printf("%016llx", us) if sqlite else func.lpad(func.to_hex(us), 16, "0")))
+    q = select(key, Report.status, func.count(), func.count(Report.resolved_at), func.sum(case((on_time, 1), else_=0)),
+               func.sum(case((Report.rating != 0, 1), else_=0)), func.sum(Report.rating),
+               func.group_concat(hexed, "") if sqlite else func.string_agg(hexed, "")
+               ).where(*where).group_by(key, Report.status)
+    for k, status, n, n_resolved, n_on_time, n_ratings, rating_sum, durations in (await session.execute(q)).all():
+        t = _totals(totals, k)
+        t["total"] += n
+        t["by_status"][status] = t["by_status"].get(status, 0) + n
+        t["resolved"] += n_resolved
+        t["on_time"] += int(n_on_time or 0)
+        t["ratings"] += int(n_ratings or 0)
+        t["rating_sum"] += int(rating_sum or 0)
+        if durations:
+            t["us"] += decode(durations)
+
+
+def _resolve_us(sqlite: bool) -> ColumnElement[int]:
+    """Whole microseconds from submitted_at to resolved_at, exactly (rollup.resolve_us in SQL)."""
+    if sqlite:
+        # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' text: whole seconds, then the six digits
+        # (date functions round the fraction to milliseconds, so they only see the whole seconds).
+        def sec(col):  # noqa: ANN001, ANN202
+            return cast(func.strftime("%s", func.substr(col, 1, 19)), Integer)
+
+        def frac(col):  # noqa: ANN001, ANN202
+            return cast(func.substr(col, 21, 6), Integer)
+
+        return (sec(Report.resolved_at) - sec(Report.submitted_at)) * 1_000_000 \
+            + frac(Report.resolved_at) - frac(Report.submitted_at)
+    epoch = extract("epoch", Report.resolved_at) - extract("epoch", Report.submitted_at)
+    return cast(epoch * 1_000_000, BigInteger)   # extract() is numeric (exact) since PostgreSQL 14
