@@ -19,12 +19,14 @@ import random
 import sqlite3
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from services.reports.adapters.rollup import rebuild_sql
 from services.reports.adapters.search import fts_rowid
 from services.reports.domain.text import fold
+from services.reports.service_layer.lifecycle import REOPEN_WINDOW
 
 BATCH = 20_000
 RECIPIENT_PREFIX = "bench000-"
@@ -104,6 +106,8 @@ def _report_rows(catalog: _Catalog, start: int, count: int, total: int, now: dat
         description = template.format(street=street)
         resolve_due = submitted + hour * (24, 72, 120)[int(rand() * 3)]
         resolved = submitted + hour * (2 + 148 * rand()) if status in ("resolved", "closed") else None
+        if status == "resolved" and resolved < now - REOPEN_WINDOW:
+            status = "closed"   # nobody answered within 7 days: the platform closed it (as auto-close would)
         yield {
             "id": uuid7_at(submitted, rng), "kind": category[1], "category_code": category[0],
             "category_group": category[2], "description": description,
@@ -161,9 +165,20 @@ async def seed_reports(url: str, n: int, *, budget_s: float, days: int = 365, se
             written += len(rows)
             yield rows
 
-    written = _seed_reports_sqlite(path, n, batches()) if path else await _seed_reports_pg(url, n, batches())
+    with ThreadPoolExecutor(1) as pool:
+        ahead = _ahead(batches(), pool)
+        written = _seed_reports_sqlite(path, n, ahead) if path else await _seed_reports_pg(url, n, ahead)
     return {"rows": written, "requested": n, "seconds": round(time.monotonic() - t0, 1),
             "truncated": written < n, "days": days}
+
+
+def _ahead(batches, pool: ThreadPoolExecutor):  # noqa: ANN001, ANN202
+    """The batches, each next one built in `pool` while the caller writes the current one (sqlite3
+    and asyncpg's COPY leave the GIL to it for most of their work)."""
+    upcoming = pool.submit(next, batches, None)
+    while (rows := upcoming.result()) is not None:
+        upcoming = pool.submit(next, batches, None)
+        yield rows
 
 
 def _seed_reports_sqlite(path: Path, n: int, batches) -> int:  # noqa: ANN001

@@ -4,9 +4,9 @@ SQLite allows one writer per file. Writers that race for the file lock sleep in 
 handler (1..100 ms back-off while the lock is held for ~1 ms), which turned a burst of 64 requests
 into a convoy of sleeping connections. So inside a process writers queue on one `asyncio.Lock`
 per engine (FIFO, in the event loop) before `BEGIN IMMEDIATE`; `busy_timeout` remains only for
-other processes (migrations, bulk seeders). Read-only transactions (`READ_ONLY` execution option)
-use a plain deferred `BEGIN`: WAL readers never wait for the writer. SQLite runs on the event
-loop's thread (servicekit.sqlite_inline), not on aiosqlite's worker threads.
+other processes (migrations, bulk seeders). Writing units of work (`WRITE` execution option) begin
+IMMEDIATE; every other transaction begins deferred: WAL readers never wait for the writer. SQLite
+runs on the event loop's thread (servicekit.sqlite_inline), not on aiosqlite's worker threads.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from servicekit.sqlite_inline import InlineConnection
 
 READ_ONLY = "cds_read_only"
-"""Execution option: this connection's transactions only read (SQLite: deferred BEGIN, no lock)."""
+"""Execution option: this connection's transactions only read (they cannot commit a unit of work)."""
+WRITE = "cds_write"
+"""Execution option: a writing unit of work holding the write turn (SQLite: BEGIN IMMEDIATE)."""
 
 
 
@@ -67,7 +69,7 @@ def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=0,
-                                 async_creator=lambda: InlineConnection.open(database or ":memory:", timeout=30))
+                                 async_creator=lambda: InlineConnection.open(database or ":memory:", timeout=5))
     _configure_sqlite(engine)
     _write_locks[engine.sync_engine] = _WriteTurn()
     return engine
@@ -80,13 +82,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_connect(dbapi_conn, _record):  # noqa: ANN001
         dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below control transactions
         cur = dbapi_conn.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON"):
+        # busy_timeout only matters for other processes (migrations, bulk loaders): waiting blocks
+        # this process's event loop, so keep it short and let the caller retry.
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000", "foreign_keys=ON"):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+        # Only a writer holding the turn takes the file lock up front. Anything else (queries, a
+        # block under `writer()`) begins deferred: a reader then never waits, even for a writer of
+        # this process that is suspended mid-transaction, which would block the event loop's thread.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
 
 
 @contextlib.asynccontextmanager

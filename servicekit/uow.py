@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from google.protobuf.message import Message
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from servicekit.db import READ_ONLY, writer
+from servicekit.db import READ_ONLY, WRITE, writer
 from servicekit.events import Event
 from servicekit.outbox import write_outbox
 
@@ -33,12 +34,16 @@ class UnitOfWork:
         self._turn = None
 
     async def __aenter__(self) -> UnitOfWork:
+        # Yield to the event loop once per transaction: on SQLite statements run inline and never
+        # suspend, so a loop of units of work (auto-close, a consumer's backlog) would otherwise
+        # keep every request waiting until it ran out of work.
+        await asyncio.sleep(0)
         if self.read_only:
             self.session = self._sessions(execution_options={READ_ONLY: True})
         else:
             self._turn = writer(self._sessions.kw["bind"])
             await self._turn.__aenter__()
-            self.session = self._sessions()
+            self.session = self._sessions(execution_options={WRITE: True})
         self.events = []
         self._start()
         return self

@@ -179,7 +179,7 @@ async def apply_escalation(event, uow) -> None:  # noqa: ANN001
 async def close_expired(uow_factory, *, now: datetime | None = None, batch: int = 100) -> int:  # noqa: ANN001
     """Close resolved reports nobody answered within 7 days; each once (state guard + version)."""
     cutoff = (now or _now()) - REOPEN_WINDOW
-    async with uow_factory() as uow:
+    async with uow_factory(read_only=True) as uow:
         ids = list((await uow.session.scalars(
             select(Report.id).where(Report.status == S.RESOLVED, Report.resolved_at <= cutoff)
             .order_by(Report.resolved_at).limit(batch))).all())

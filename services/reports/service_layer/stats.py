@@ -10,6 +10,7 @@ The answer is exactly that of aggregating every report of the period in Python.
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import BigInteger, ColumnElement, Integer, and_, case, cast, extract, func, literal_column, or_, select
@@ -32,17 +33,45 @@ async def stats(session, *, start: datetime, end: datetime, group_by: str, agenc
         raise InvalidArgument("period must be positive and at most a year", code="invalid_period", field="from")
     start, end = utc(start), utc(end)
     filters = {"agency": agency_code, "ward": ward_code, "category": category_code}
+    if session.bind.dialect.name == "postgresql" and not session.in_transaction():
+        # several statements, one snapshot (READ COMMITTED gives each statement its own)
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     totals: dict[str, dict] = {}
-    first = start.date() + timedelta(days=int(start.time() != time()))   # whole days: [first, last)
-    last = end.date()
-    if first < last and not any(value for dim, value in filters.items() if dim != group_by):
+    plan = _plan(start, end)
+    if plan and not any(value for dim, value in filters.items() if dim != group_by):
+        first, last, ranges = plan
         await _add_rollup(session, totals, group_by, first, last, filters[group_by])
-        edges = [(a, b) for a, b in ((start, _midnight(first)), (_midnight(last), end)) if a < b]
-        if edges:
-            await _add_reports(session, totals, group_by, edges, filters)
+        if ranges:
+            await _add_reports(session, totals, group_by, ranges, filters)
     else:
-        await _add_reports(session, totals, group_by, [(start, end)], filters)
+        await _add_reports(session, totals, group_by, [(start, end, 1)], filters)
     return sorted((_row(k, t) for k, t in totals.items() if t["total"]), key=lambda r: (-r["total"], r["key"]))
+
+
+def _plan(start: datetime, end: datetime) -> tuple[date, date, list[tuple[datetime, datetime, int]]] | None:
+    """Whole days [first, last) to read from the roll-up, and ranges of reports to add (+1) or to
+    take away (-1) so that the sum is [start, end) exactly; None when no whole day lies inside.
+    A partial day at either end is its own part or the whole day less the rest, whichever is
+    shorter: `to=now` costs nothing (the rest of today holds no reports yet)."""
+    day = timedelta(days=1)
+    first = start.date() + day * (start.time() != time())
+    last = end.date()
+    if first >= last:
+        return None
+    ranges = []
+    if start < _midnight(first):
+        if _midnight(first) - start <= start - _midnight(first - day):
+            ranges.append((start, _midnight(first), 1))
+        else:
+            first -= day
+            ranges.append((_midnight(first), start, -1))
+    if _midnight(last) < end:
+        if last == date.max or end - _midnight(last) <= _midnight(last + day) - end:
+            ranges.append((_midnight(last), end, 1))
+        else:
+            ranges.append((end, _midnight(last + day), -1))
+            last += day
+    return first, last, ranges
 
 
 def _midnight(day: date) -> datetime:
@@ -51,12 +80,12 @@ def _midnight(day: date) -> datetime:
 
 def _totals(totals: dict[str, dict], key: str) -> dict:
     return totals.setdefault(key, {"total": 0, "by_status": {}, "resolved": 0, "on_time": 0, "ratings": 0,
-                                   "rating_sum": 0, "us": []})
+                                   "rating_sum": 0, "us": [], "minus": []})
 
 
 def _row(key: str, t: dict) -> dict:
     """The answer for one key, from its sums and every duration."""
-    us = sorted(t["us"])
+    us = sorted(_without(t["us"], t["minus"]) if t["minus"] else t["us"])
     middle = us[(len(us) - 1) // 2: len(us) // 2 + 1]
     return {"key": key, "total": t["total"], "by_status": {s: n for s, n in t["by_status"].items() if n},
             "resolved": t["resolved"], "resolved_on_time": t["on_time"], "ratings": t["ratings"],
@@ -64,6 +93,17 @@ def _row(key: str, t: dict) -> dict:
             # as timedelta.total_seconds() / 3600 and statistics.median over all of them
             "median_hours_to_resolve": statistics.median([x / 10**6 / 3600 for x in middle]) if middle else 0.0,
             "mean_rating": t["rating_sum"] / t["ratings"] if t["ratings"] else 0.0}
+
+
+def _without(values: list[int], minus: list[int]) -> list[int]:
+    """`values` less one occurrence of each of `minus` (a multiset difference)."""
+    left, out = Counter(minus), []
+    for v in values:
+        if left[v]:
+            left[v] -= 1
+        else:
+            out.append(v)
+    return out
 
 
 async def _add_rollup(session, totals: dict, group_by: str, first: date, last: date, key: str) -> None:  # noqa: ANN001
@@ -86,32 +126,35 @@ async def _add_rollup(session, totals: dict, group_by: str, first: date, last: d
             t["us"] += decode(us)
 
 
-async def _add_reports(session, totals: dict, group_by: str, periods: list[tuple[datetime, datetime]],  # noqa: ANN001
+async def _add_reports(session, totals: dict, group_by: str, ranges: list[tuple[datetime, datetime, int]],  # noqa: ANN001
                        filters: dict[str, str]) -> None:
-    """Sums per key and status over the periods, read from reports, with their durations encoded
-    as in the roll-up (one string per key and status)."""
+    """Sums per key and status of the reports submitted in each range, added or taken away (its
+    sign), with their durations encoded as in the roll-up (one string per key, status and sign)."""
     key = func.coalesce(GROUP_COLUMNS[group_by], literal_column("''"))   # a literal: GROUP BY repeats it
-    when = or_(*(and_(Report.submitted_at >= a, Report.submitted_at < b) for a, b in periods))
-    where = [when, *(GROUP_COLUMNS[dim] == value for dim, value in filters.items() if value)]
+    within = [and_(Report.submitted_at >= a, Report.submitted_at < b) for a, b, _ in ranges]
+    sign = case(*((w, s) for w, (_, _, s) in zip(within, ranges, strict=True))) if len(ranges) > 1 \
+        else literal_column(str(ranges[0][2]))
+    where = [or_(*within), *(GROUP_COLUMNS[dim] == value for dim, value in filters.items() if value)]
     resolved = Report.resolved_at.is_not(None)
     on_time = and_(resolved, or_(Report.resolve_due_at.is_(None), Report.resolved_at <= Report.resolve_due_at))
     sqlite = session.bind.dialect.name == "sqlite"
     us = _resolve_us(sqlite)
     hexed = case((resolved, func.printf("%016llx", us) if sqlite else func.lpad(func.to_hex(us), 16, "0")))
-    q = select(key, Report.status, func.count(), func.count(Report.resolved_at), func.sum(case((on_time, 1), else_=0)),
-               func.sum(case((Report.rating != 0, 1), else_=0)), func.sum(Report.rating),
-               func.group_concat(hexed, "") if sqlite else func.string_agg(hexed, "")
-               ).where(*where).group_by(key, Report.status)
-    for k, status, n, n_resolved, n_on_time, n_ratings, rating_sum, durations in (await session.execute(q)).all():
-        t = _totals(totals, k)
-        t["total"] += n
-        t["by_status"][status] = t["by_status"].get(status, 0) + n
-        t["resolved"] += n_resolved
-        t["on_time"] += int(n_on_time or 0)
-        t["ratings"] += int(n_ratings or 0)
-        t["rating_sum"] += int(rating_sum or 0)
+    q = select(key, Report.status, sign, func.count(), func.count(Report.resolved_at),
+               func.sum(case((on_time, 1), else_=0)), func.sum(case((Report.rating != 0, 1), else_=0)),
+               func.sum(Report.rating), func.group_concat(hexed, "") if sqlite else func.string_agg(hexed, "")
+               ).where(*where).group_by(key, Report.status, *([sign] if len(ranges) > 1 else []))
+    # (a lone sign is a constant: grouping by an integer literal would name a column position)
+    for k, status, s, n, n_resolved, n_on_time, n_ratings, rating_sum, durations in (await session.execute(q)).all():
+        t, s = _totals(totals, k), int(s)
+        t["total"] += s * n
+        t["by_status"][status] = t["by_status"].get(status, 0) + s * n
+        t["resolved"] += s * n_resolved
+        t["on_time"] += s * int(n_on_time or 0)
+        t["ratings"] += s * int(n_ratings or 0)
+        t["rating_sum"] += s * int(rating_sum or 0)
         if durations:
-            t["us"] += decode(durations)
+            t["us" if s > 0 else "minus"] += decode(durations)
 
 
 def _resolve_us(sqlite: bool) -> ColumnElement[int]:

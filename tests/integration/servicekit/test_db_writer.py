@@ -71,6 +71,10 @@ async def test_readers_are_not_blocked_by_a_writer_holding_its_turn(sessions):
     async with Uow(sessions, outbox, read_only=True) as uow:  # would wait for the writer if it took a lock
         seen = await asyncio.wait_for(uow.session.scalar(select(counter.c.value)), 5)
     assert seen == 0  # the committed state, not the writer's pending one
+    # A plain connection too: on SQLite a locking BEGIN here would block the event loop's thread
+    # while the writer it waits for cannot run.
+    async with sessions.kw["bind"].connect() as conn:
+        assert await conn.scalar(select(counter.c.value)) == 0
     release.set()
     await task
     async with Uow(sessions, outbox, read_only=True) as uow:
