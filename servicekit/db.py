@@ -29,7 +29,6 @@ WRITE = "cds_write"
 """Execution option: a writing unit of work holding the write turn (SQLite: BEGIN IMMEDIATE)."""
 
 
-
 class _WriteTurn:
     """An asyncio.Lock that refuses re-entry by its holder (which would wait for itself forever)."""
 
@@ -58,7 +57,7 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
-    """Create an engine; on SQLite enable WAL and take the write lock at BEGIN (no upgrade races)."""
+    """Create an engine; on SQLite: WAL, inline driver, writers' BEGIN IMMEDIATE and a write turn."""
     if not is_sqlite(url):
         # A fixed pool: opening (TLS negotiation, prepared statements) and closing overflow
         # connections per burst cost more than queueing for one. No pre-ping (a round trip per
@@ -76,7 +75,7 @@ def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    """SQLite pragmas and BEGIN IMMEDIATE (the SQLAlchemy-documented recipe for pysqlite)."""
+    """SQLite pragmas, and BEGIN issued by us (the SQLAlchemy-documented recipe for pysqlite)."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn, _record):  # noqa: ANN001

@@ -45,7 +45,11 @@ class UnitOfWork:
             await self._turn.__aenter__()
             self.session = self._sessions(execution_options={WRITE: True})
         self.events = []
-        self._start()
+        try:
+            self._start()
+        except BaseException:
+            await self.__aexit__()   # give the write turn back, or every later writer would wait forever
+            raise
         return self
 
     def _start(self) -> None:
