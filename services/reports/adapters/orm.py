@@ -88,7 +88,7 @@ class Report(Base):
         Index("ix_reports_reporter_id_id", "reporter_id", "id"),
         Index("ix_reports_ward_submitted", "ward_code", "submitted_at"),
         Index("ix_reports_resolved_status", "status", "resolved_at"),
-        # Stats over a period read only this index (queries.stats).
+        # Stats read partial days and cross-dimension filters from reports through this index alone.
         Index("ix_reports_period", "submitted_at", "agency_code", "ward_code", "category_code", "status",
               "resolved_at", "resolve_due_at", "rating"),
     )

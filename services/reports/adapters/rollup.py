@@ -19,12 +19,13 @@ group_concat / string_agg and Python decodes 40,000 of them in one C call (`deco
 
 from __future__ import annotations
 
+import functools
 import sys
 from array import array
 from collections import Counter
 from datetime import UTC, date, datetime
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import get_history
@@ -37,7 +38,7 @@ FIELDS = ("agency_code", "ward_code", "category_code", "status", "submitted_at",
           "rating")
 COUNTS = (*(f"n_{s.value}" for s in Status), "resolved", "on_time", "ratings", "rating_sum")
 _table = ReportStatsDaily.__table__
-_cols = [getattr(Report, f) for f in FIELDS]
+_stored = select(*(getattr(Report, f) for f in FIELDS)).where(Report.id == bindparam("id"))
 
 
 def utc(ts: datetime) -> datetime:
@@ -94,44 +95,50 @@ def changes(pairs: list[tuple[dict | None, dict | None]]) -> dict[Key, tuple[Cou
 
 
 def apply(connection, pairs: list[tuple[dict | None, dict | None]]) -> None:  # noqa: ANN001
-    """Write the changes to the roll-up, rows in key order (the same lock order in every transaction)."""
-    for key, (delta, add, remove) in sorted(changes(pairs).items()):
+    """Write the changes to the roll-up, rows in key order (the same lock order in every transaction):
+    one upsert of every row's counts, then the duration lists that changed."""
+    counted, timed = [], []
+    for (dim, day, key), (delta, add, remove) in sorted(changes(pairs).items()):
         for us in set(add) & set(remove):   # unchanged durations (same key before and after)
-            n = min(add.count(us), remove.count(us))
-            for _ in range(n):
+            for _ in range(min(add.count(us), remove.count(us))):
                 add.remove(us)
                 remove.remove(us)
-        counts = {c: n for c, n in delta.items() if n}
-        if counts:
-            _add_counts(connection, key, counts)
+        row = {"d": dim, "y": day, "k": key}
+        if any(delta.values()) or add:
+            counted.append(row | {c: delta[c] for c in COUNTS})
         if add or remove:
-            _change_durations(connection, key, add=add, remove=remove)
+            timed.append((row, add, remove))
+    if counted:
+        connection.execute(_statements(connection.dialect.name)[0], counted)
+    for row, add, remove in timed:
+        _change_durations(connection, row, add=add, remove=remove)
 
 
-def _add_counts(connection, key: Key, delta: dict[str, int]) -> None:  # noqa: ANN001
-    dim, day, k = key
-    insert = (sqlite.insert if connection.dialect.name == "sqlite" else postgresql.insert)(_table)
-    stmt = insert.values(dim=dim, day=day, key=k, durations="", **{c: delta.get(c, 0) for c in COUNTS})
-    index = [_table.c.dim, _table.c.day, _table.c.key]
-    if not delta:
-        connection.execute(stmt.on_conflict_do_nothing(index_elements=index))
-        return
-    connection.execute(stmt.on_conflict_do_update(index_elements=index,
-                                                  set_={c: _table.c[c] + stmt.excluded[c] for c in delta}))
+@functools.cache
+def _statements(dialect: str) -> tuple:
+    """The upsert adding to a row's counts, the durations read (locked) and write; built once."""
+    insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(_table)
+    upsert = insert.values(dim=bindparam("d"), day=bindparam("y"), key=bindparam("k"), durations="",
+                           **{c: bindparam(c) for c in COUNTS}).on_conflict_do_update(
+        index_elements=[_table.c.dim, _table.c.day, _table.c.key],
+        set_={c: _table.c[c] + insert.excluded[c] for c in COUNTS})
+    where = (_table.c.dim == bindparam("d"), _table.c.day == bindparam("y"), _table.c.key == bindparam("k"))
+    return (upsert, select(_table.c.durations).where(*where).with_for_update(),
+            _table.update().where(*where).values(durations=bindparam("durations")))
 
 
-def _change_durations(connection, key: Key, *, add: list[int], remove: list[int]) -> None:  # noqa: ANN001
-    where = (_table.c.dim == key[0], _table.c.day == key[1], _table.c.key == key[2])
-    text = connection.execute(select(_table.c.durations).where(*where).with_for_update()).scalar_one_or_none()
+def _change_durations(connection, row: dict, *, add: list[int], remove: list[int]) -> None:  # noqa: ANN001
+    upsert, read, write = _statements(connection.dialect.name)
+    text = connection.execute(read, row).scalar_one_or_none()
     if text is None:   # a roll-up out of step (rebuild_sql mends it): never fail the report's change
-        _add_counts(connection, key, {})
+        connection.execute(upsert, [row | dict.fromkeys(COUNTS, 0)])
         text = ""
     values = [text[i:i + 16] for i in range(0, len(text), 16)]
     for us in remove:
         if encode(us) in values:
             values.remove(encode(us))
     values += map(encode, add)
-    connection.execute(_table.update().where(*where).values(durations="".join(values)))
+    connection.execute(write, row | {"durations": "".join(values)})
 
 
 PENDING = "report_stats_pending"
@@ -155,7 +162,7 @@ def _report_updating(mapper, connection, target: Report) -> None:  # noqa: ANN00
     if not any(get_history(target, f).has_changes() for f in FIELDS):
         return   # followers, comments, texts: nothing stats count
     # The stored row, not the attribute history: history lacks old values never loaded.
-    row = connection.execute(select(*_cols).where(Report.id == target.id)).one()
+    row = connection.execute(_stored, {"id": target.id}).one()
     _note(target, dict(zip(FIELDS, row, strict=True)), _values(target))
 
 

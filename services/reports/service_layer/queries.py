@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, func, literal_column, or_, select
-from sqlalchemy.orm import aliased
 
 from services.reports.adapters import search
 from services.reports.adapters.orm import Report, TimelineEntry
@@ -153,13 +152,13 @@ async def _first_window(session, f: ReportFilter, where: list, order: list, limi
     pass the other filters it is exactly the page of the full query; otherwise (rare words) that
     query runs, and the GIN index is the right plan for it.
     """
-    window = aliased(Report, select(Report).where(*where).order_by(*order).limit(WINDOW).subquery())
-    clause = search.matches(session.bind.dialect.name, f.q, window.search_text)
+    window = select(Report.__table__).where(*where).order_by(*order).limit(WINDOW).subquery()
+    clause = search.matches(session.bind.dialect.name, f.q, window.c.search_text)
     if clause is None:
         return None
-    q = (select(window).where(clause).order_by(window.id.asc() if f.sort == "oldest" else window.id.desc())
+    q = (select(window).where(clause).order_by(window.c.id.asc() if f.sort == "oldest" else window.c.id.desc())
          .offset(f.offset).limit(limit + 1))
-    rows = list((await session.scalars(q)).all())
+    rows = list((await session.scalars(select(Report).from_statement(q))).all())   # Core: no ORM alias to adapt
     return rows if len(rows) > limit else None
 
 
