@@ -2,7 +2,7 @@
 
 Consumers run this for every report event, so it costs a fixed number of statements per call
 whatever the audience: one preferences query and one INSERT per table; templates and agencies'
-officers come from short-lived per-process caches (see service_layer.cache).
+officers come from short-lived per-process caches (see servicekit.cache).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from services.notify.domain.delivery import CREATED
 from services.notify.domain.messages import message_type as lookup
 from services.notify.domain.preferences import release_time
 from services.notify.service_layer import preferences, templates
-from services.notify.service_layer.cache import TtlCache
+from servicekit.cache import TtlCache
 from servicekit.events import new_id
 
 Clock = Callable[[], datetime]

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from services.notify.adapters.orm import Template
 from services.notify.domain.errors import UnknownMessageType
 from services.notify.domain.templates import DEFAULTS, check_template, render_text
-from services.notify.service_layer.cache import TtlCache
+from servicekit.cache import TtlCache
 
 CACHE_SECONDS = 5.0
 _current = TtlCache(CACHE_SECONDS)

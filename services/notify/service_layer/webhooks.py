@@ -20,7 +20,7 @@ from services.notify.adapters.orm import WebhookAttempt, WebhookDelivery, Webhoo
 from services.notify.domain import webhooks as model
 from services.notify.domain.errors import WebhookNotFound
 from services.notify.domain.webhooks import DELIVERED, DELIVERING, FAILED, PENDING, WebhookPolicy
-from services.notify.service_layer.cache import TtlCache
+from servicekit.cache import TtlCache
 from services.notify.service_layer.notifying import Clock, utcnow
 from servicekit.auth import Principal
 from servicekit.events import new_id
@@ -73,7 +73,7 @@ class Target:
 
 
 async def active_targets(session) -> tuple[Target, ...]:  # noqa: ANN001
-    """Every active subscription, cached for CACHE_SECONDS (see service_layer.cache)."""
+    """Every active subscription, cached for CACHE_SECONDS (see servicekit.cache)."""
     async def load() -> tuple[Target, ...]:
         rows = (await session.execute(select(
             WebhookSubscription.id, WebhookSubscription.event_types, WebhookSubscription.agency_code)

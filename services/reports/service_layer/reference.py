@@ -8,13 +8,12 @@ CATEGORY_TTL_S seconds. Snapshots are plain values, never ORM instances shared a
 
 from __future__ import annotations
 
-import time
-import weakref
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from services.reports.adapters.orm import Category, Ward
+from servicekit.cache import TtlCache
 
 CATEGORY_TTL_S = 5.0
 
@@ -36,46 +35,36 @@ class CategoryInfo:
                    photo_required=row.photo_required, attributes=list(row.attributes or []))
 
 
-class _Entry:
-    __slots__ = ("wards", "categories", "loaded_at")
-
-    def __init__(self) -> None:
-        self.wards: frozenset[str] | None = None
-        self.categories: dict[str, CategoryInfo] = {}
-        self.loaded_at = 0.0
+_wards = TtlCache(float("inf"))
+_categories = TtlCache(CATEGORY_TTL_S)
 
 
-_by_engine: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+async def _ward_codes(session) -> frozenset[str]:  # noqa: ANN001
+    return frozenset((await session.scalars(select(Ward.code))).all())
 
 
-def _entry(session) -> _Entry:  # noqa: ANN001
-    engine = session.bind.sync_engine if hasattr(session.bind, "sync_engine") else session.bind
-    entry = _by_engine.get(engine)
-    if entry is None:
-        entry = _by_engine[engine] = _Entry()
-    return entry
+async def _all_categories(session) -> dict[str, CategoryInfo]:  # noqa: ANN001
+    return {row.code: CategoryInfo.of(row) for row in (await session.scalars(select(Category))).all()}
 
 
 async def ward_exists(session, code: str) -> bool:  # noqa: ANN001
     """Whether `code` is one of the city's wards."""
-    entry = _entry(session)
-    if entry.wards is None or code not in entry.wards:
-        # A miss re-reads (cheap, rare): a ward seeded after the first read is still found.
-        entry.wards = frozenset((await session.scalars(select(Ward.code))).all())
-    return code in entry.wards
+    if code in await _wards.get(session, "codes", lambda: _ward_codes(session)):
+        return True
+    # A miss re-reads (cheap, rare): a ward seeded after the first read is still found.
+    _wards.clear()
+    return code in await _wards.get(session, "codes", lambda: _ward_codes(session))
 
 
 async def category(session, code: str) -> CategoryInfo | None:  # noqa: ANN001
     """The category `code` as of at most CATEGORY_TTL_S seconds ago (None when unknown)."""
-    entry = _entry(session)
-    now = time.monotonic()
-    if now - entry.loaded_at > CATEGORY_TTL_S or code not in entry.categories:
-        rows = (await session.scalars(select(Category))).all()
-        entry.categories = {row.code: CategoryInfo.of(row) for row in rows}
-        entry.loaded_at = now
-    return entry.categories.get(code)
+    found = (await _categories.get(session, "all", lambda: _all_categories(session))).get(code)
+    if found is None:   # created meanwhile by another replica? read again rather than refuse
+        _categories.clear()
+        found = (await _categories.get(session, "all", lambda: _all_categories(session))).get(code)
+    return found
 
 
 def forget_categories(session) -> None:  # noqa: ANN001
     """Drop this process's copy after a catalogue change."""
-    _entry(session).loaded_at = 0.0
+    _categories.clear()

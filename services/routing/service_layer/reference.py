@@ -1,7 +1,7 @@
 """Reference data every routed report reads: rules, agencies, SLAs, the working calendar.
 
 Consumers read these for every event, operators change them a few times a day, so they come from
-per-process caches (service_layer.cache) of immutable snapshots:
+per-process caches (servicekit.cache) of immutable snapshots:
 
 - rules: exact. Each read checks a fingerprint of the rules table (row count and newest
   created_at: every save inserts a version row) in the caller's transaction and reloads when it
@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from services.routing.adapters.orm import Agency, CalendarDay, RoutingRule, Sla
 from services.routing.domain import rules as rules_mod
 from services.routing.domain.calendar import WorkingCalendar
-from services.routing.service_layer.cache import TtlCache
+from servicekit.cache import TtlCache
 
 CACHE_SECONDS = 5.0
 RULES_KEEP_SECONDS = 300.0  # rules are checked against the table on every read; this only bounds memory

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from services.notify.service_layer.cache import TtlCache
+from servicekit.cache import TtlCache
 
 
 class Db:

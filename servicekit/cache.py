@@ -1,4 +1,5 @@
-"""A small in-process cache for tables that change rarely (templates, webhook subscriptions, officers).
+"""A small in-process cache for tables that change rarely (notify: templates, webhook subscriptions,
+officers; routing: rules, agencies, SLAs, the working calendar).
 
 Why: consumers read these for every event (several statements each) while they change a few times
 a day. Why by hand: the values are loaded with the caller's async session, per database, and
@@ -7,7 +8,6 @@ dropped on local writes; cachetools is not a dependency and its TTLCache is not 
 Correctness with several replicas: a write in this process drops the cache here at once; other
 replicas see it when their entry expires, so `ttl` bounds how stale a replica can be. Values must
 be immutable snapshots (tuples, frozen dataclasses), never ORM objects bound to a session.
-(servicekit is the place for this once it owns a copy: routing keeps the same class.)
 """
 
 from __future__ import annotations
