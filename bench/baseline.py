@@ -80,7 +80,7 @@ def main(argv: list[str]) -> None:
     import uvicorn
 
     host, port = _split(addr)
-    uvicorn.run(create_app(argv[2] if len(argv) > 2 else None), host=host, port=port, loop="uvloop",
+    uvicorn.run(create_app(argv[2] if len(argv) > 2 else None), host=host, port=port, loop="uvloop", http="httptools",
                 lifespan="on", server_header=False, log_config=None, access_log=False)
 
 

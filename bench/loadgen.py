@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 LIMIT_SLACK = 16
+POLL_PAGE = 20   # inbox items per poll in the pipeline job
 
 
 def run(job: dict) -> dict:
@@ -251,7 +252,10 @@ async def _pipeline(job: dict) -> dict:
                 # slow poll during a burst does not let items scroll out of one page unseen
                 cursor, top = "", ""
                 for _page in range(20):
-                    params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+                    # one small page per poll (the resident gets a few items per 25 ms) and more only
+                    # when needed: a 100-item page 40 times a second cost the system more than the
+                    # reports themselves
+                    params = {"limit": POLL_PAGE, **({"cursor": cursor} if cursor else {})}
                     t1 = time.perf_counter()
                     r = await client.get("/api/v1/notifications", params=params, headers=headers)
                     now = time.time()

@@ -23,7 +23,7 @@ def main() -> None:
     host, port = settings.host_port
     # proxy_headers off: forwarded headers are honoured in the app, from GATEWAY_TRUSTED_PROXIES only.
     config = uvicorn.Config(
-        create_app(settings), host=host, port=port, loop="uvloop", lifespan="on",
+        create_app(settings), host=host, port=port, loop="uvloop", http="httptools", lifespan="on",
         server_header=False, date_header=True, log_config=None, access_log=False, proxy_headers=False,
         timeout_graceful_shutdown=settings.shutdown_grace,
     )

@@ -3,7 +3,8 @@
 The `limits` library does the counting (memory by default, Redis when GATEWAY_RATE_STORAGE_URL says so).
 It has no token-bucket strategy, so each limit is a list such as "20/second;600/minute": the short
 window is the burst, the long one the sustained rate (a token bucket's two numbers), each counted
-with the moving-window strategy.
+with the sliding-window-counter strategy (two counters per key and window: O(1) per hit, where the
+moving window keeps a list of every hit and, in memory, sweeps each list on a thread per request).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -49,7 +50,7 @@ class EdgeLimiter:
     def __init__(self, settings: GatewaySettings):
         self.rules = Rules(ip=parse_many(settings.rate_ip), account=parse_many(settings.rate_account),
                            auth=parse_many(settings.rate_auth))
-        self.strategy = MovingWindowRateLimiter(storage_from_string(storage_url(settings.rate_storage_url)))
+        self.strategy = SlidingWindowCounterRateLimiter(storage_from_string(storage_url(settings.rate_storage_url)))
 
     async def retry_after(self, kind: str, key: str, items: list[RateLimitItem]) -> int | None:
         """Take one hit from every limit of `kind` for `key`; seconds to wait if one is used up, else None."""

@@ -52,12 +52,19 @@ def require_principal(*roles: str) -> Principal:
 
 
 class JwtVerifier:
-    """Verifies tokens against a JWKS it fetches lazily and refetches on an unknown `kid`."""
+    """Verifies tokens against a JWKS it fetches lazily and refetches on an unknown `kid`.
+
+    A token that verified is remembered (the exact token string, up to `remember` of them) until it
+    expires, so a client's next requests with the same token cost a dictionary lookup instead of a
+    signature check; its expiry is still checked on every use and it is forgotten when its signing
+    key leaves the key set.
+    """
 
     def __init__(self, fetch_jwks: Callable[[], Awaitable[str]], *, issuer: str, audience: str,
-                 leeway: float = 5.0, refetch_interval: float = 5.0):
+                 leeway: float = 5.0, refetch_interval: float = 5.0, remember: int = 10_000):
         self._fetch, self.issuer, self.audience = fetch_jwks, issuer, audience
-        self.leeway, self.refetch_interval = leeway, refetch_interval
+        self.leeway, self.refetch_interval, self.remember = leeway, refetch_interval, remember
+        self._verified: dict[str, tuple[float, str, Principal]] = {}   # token -> (exp, kid, principal)
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
@@ -83,6 +90,19 @@ class JwtVerifier:
 
     async def verify(self, token: str) -> Principal:
         """Check signature, algorithm, expiry, issuer and audience; return the principal."""
+        if (known := self._verified.get(token)) is not None:
+            exp, kid, principal = known
+            if time.time() < exp + self.leeway and kid in self._keys:
+                return principal
+            del self._verified[token]
+        principal, exp, kid = await self._verify(token)
+        if len(self._verified) >= self.remember:
+            del self._verified[next(iter(self._verified))]   # the oldest
+        self._verified[token] = (exp, kid, principal)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float, str]:
+        """The full check: (principal, exp, kid)."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -105,7 +125,7 @@ class JwtVerifier:
             agency_code=str(claims.get("agency") or ""), assurance_level=int(claims.get("acr", 0) or 0),
             session_id=str(claims.get("sid") or ""), token=token,
             scopes=frozenset(str(claims.get("scope") or "").split()),
-        )
+        ), float(claims["exp"]), str(header["kid"])
 
 
 INTERNAL_KEY = "x-cds-internal"

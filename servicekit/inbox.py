@@ -49,13 +49,15 @@ class Consumer:
     def __init__(self, js, *, service: str, purpose: str, stream: str, subjects: list[str],  # noqa: ANN001
                  handler: Handler, uow_factory: Callable[[], object], inbox: Table,
                  max_deliver: int = 5, backoff: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0),
-                 batch: int = 64, ack_wait: float = 30.0):
+                 batch: int = 64, ack_wait: float = 30.0, top_up_wait: float = 0.005):
         self.js, self.stream, self.subjects = js, stream, subjects
         self.durable = f"{service}-{purpose}"
         self.dlq_subject = f"{service}.dlq.{purpose}"
         self.handler, self.uow_factory, self.inbox = handler, uow_factory, inbox
         self.max_deliver, self.backoff, self.batch, self.ack_wait = max_deliver, backoff, batch, ack_wait
+        self.top_up_wait = top_up_wait
         self.applied = 0
+        self._backlog = False
         self._stopping = False
 
     def config(self) -> ConsumerConfig:
@@ -74,7 +76,7 @@ class Consumer:
                 if sub is None:
                     await self.js.add_consumer(self.stream, self.config())
                     sub = await self.js.pull_subscribe_bind(durable=self.durable, stream=self.stream)
-                msgs = await sub.fetch(self.batch, timeout=1.0)
+                msgs = await self.next_messages(sub)
             except (NatsTimeout, asyncio.TimeoutError):
                 continue
             except asyncio.CancelledError:
@@ -88,6 +90,23 @@ class Consumer:
                 continue
             for msg in msgs:
                 await self.process(msg)
+
+    async def next_messages(self, sub) -> list:  # noqa: ANN001
+        """The next messages: a lone event as soon as it arrives, a backlog in batches.
+
+        nats-py's `fetch(n)` returns only when n messages arrived or its timeout passed, so under a
+        trickle every event would wait up to that timeout. When idle we wait for one message;
+        after one, we take what else is there (up to `batch`), lingering at most `top_up_wait`,
+        and go back to waiting for one when nothing more came.
+        """
+        if self._backlog:
+            try:
+                return await sub.fetch(self.batch, timeout=self.top_up_wait)
+            except (NatsTimeout, asyncio.TimeoutError):
+                self._backlog = False
+        msgs = await sub.fetch(1, timeout=1.0)
+        self._backlog = True
+        return msgs
 
     def stop(self) -> None:
         """Finish after the current batch."""
@@ -152,6 +171,7 @@ class Consumer:
                     self.inbox.c.consumer == self.durable,
                     self.inbox.c.event_id.in_({e.id for e in events})))).all())
                 now = datetime.now(UTC)
+                rows = []
                 for event in events:
                     if event.id in seen:
                         continue
@@ -163,10 +183,11 @@ class Consumer:
                         attributes={"messaging.system": "nats", "messaging.consumer.group.name": self.durable,
                                     "messaging.batch.message_count": len(events)},
                     ):
-                        await uow.session.execute(self.inbox.insert().values(
-                            consumer=self.durable, event_id=event.id, processed_at=now))
                         await self.handler(event, uow)
+                    rows.append({"consumer": self.durable, "event_id": event.id, "processed_at": now})
                     applied += 1
+                if rows:
+                    await uow.session.execute(self.inbox.insert(), rows)
                 await uow.commit()
         except asyncio.CancelledError:
             raise

@@ -3,6 +3,13 @@
 The relay claims unsent rows in id order, publishes each with `Nats-Msg-Id` = event id (JetStream
 drops duplicates inside the stream's window), and marks rows sent only after the publish ack. On
 PostgreSQL an advisory lock keeps one relay active per database so order holds with replicas.
+
+On SQLite the running relay marks rows sent lazily: it remembers the highest sequence number
+acknowledged and reads past it, and writes the marks when it runs out of rows (or has `mark_every`
+waiting). Marking takes the process's write turn, which under load queues behind every request
+that writes; doing that after each batch held the next batch's publication back by the whole
+queue. A crash before the marks only republishes rows JetStream and the consumers' inboxes
+already drop as duplicates.
 """
 
 from __future__ import annotations
@@ -68,13 +75,17 @@ class OutboxRelay:
     """Publishes outbox rows to JetStream in order; keeps retrying while NATS is away."""
 
     def __init__(self, engine: AsyncEngine, table: Table, js, *, batch: int = 200,
-                 idle_poll: float = 1.0, lock_name: str = "outbox", ack_timeout: float = 5.0):
+                 idle_poll: float = 1.0, lock_name: str = "outbox", ack_timeout: float = 5.0,
+                 mark_every: int = 2000):
         self.engine, self.table, self.js = engine, table, js
         self.batch, self.idle_poll, self.ack_timeout = batch, idle_poll, ack_timeout
+        self.mark_every = mark_every
         self.lock_key = zlib.crc32(lock_name.encode())
         self.wakeup = asyncio.Event()
         self.published = 0
         self._stopping = False
+        self._acked_upto = 0           # SQLite: highest seq published and acknowledged
+        self._unmarked: list[int] = []  # SQLite: acknowledged rows not yet marked sent
 
     def notify(self) -> None:
         """Tell the relay new rows were committed (same-process fast path)."""
@@ -88,7 +99,7 @@ class OutboxRelay:
             # never lost between the read and the wait below.
             self.wakeup.clear()
             try:
-                sent = await self.publish_pending()
+                sent = await self.publish_pending(defer_marks=True)
                 backoff = 0.1
             except asyncio.CancelledError:
                 raise
@@ -102,23 +113,35 @@ class OutboxRelay:
                     await asyncio.wait_for(self.wakeup.wait(), self.idle_poll)
                 except TimeoutError:
                     pass
+        try:
+            await self._mark_pending()
+        except Exception:  # noqa: BLE001 - unmarked rows are republished and dropped as duplicates
+            log.warning("outbox relay could not mark its last rows sent")
 
     def stop(self) -> None:
         """Ask the loop to finish after the current batch."""
         self._stopping = True
         self.wakeup.set()
 
-    async def publish_pending(self) -> int:
-        """Publish one batch of unsent rows in order; returns how many were marked sent."""
+    async def publish_pending(self, *, defer_marks: bool = False) -> int:
+        """Publish one batch of unsent rows in order; returns how many were acknowledged.
+
+        Rows are marked sent before returning, except on SQLite with `defer_marks` (the running
+        relay), where marks wait until a call finds nothing new or `mark_every` rows wait.
+        """
         dialect = self.engine.dialect.name
         if dialect != "postgresql":
             # SQLite: one writer per file anyway; read without taking the write turn, publish with
             # nothing pooled or locked held, then mark in a short write transaction.
+            query = self._claim_query(dialect).where(self.table.c.seq > self._acked_upto)
             async with self.engine.connect() as conn:
                 conn = await conn.execution_options(**{READ_ONLY: True})
                 async with conn.begin():
-                    rows = (await conn.execute(self._claim_query(dialect))).all()
-            return await self._publish_rows(None, rows)
+                    rows = (await conn.execute(query)).all()
+            sent = await self._publish_rows(None, rows, mark=False)
+            if not defer_marks or not rows or len(self._unmarked) >= self.mark_every:
+                await self._mark_pending()
+            return sent
         async with self.engine.begin() as conn:
             got = await conn.scalar(select(text(f"pg_try_advisory_xact_lock({self.lock_key})")))
             if not got:
@@ -126,10 +149,11 @@ class OutboxRelay:
             rows = (await conn.execute(self._claim_query(dialect))).all()
             return await self._publish_rows(conn, rows)
 
-    async def _publish_rows(self, conn, rows) -> int:  # noqa: ANN001
+    async def _publish_rows(self, conn, rows, *, mark: bool = True) -> int:  # noqa: ANN001
         """Publish a batch without waiting for each ack in turn (JetStream keeps the order of one
         connection's publishes), then mark the acknowledged prefix sent even if a later one failed
-        (in the caller's transaction `conn`, or in a short one of its own when None)."""
+        (in the caller's transaction `conn`), or with `mark=False` (SQLite) remember it for
+        `_mark_pending`."""
         done: list[int] = []
         try:
             acks = [await self._publish(row) for row in rows]
@@ -140,15 +164,29 @@ class OutboxRelay:
                         raise result
                     done.append(row.seq)
         finally:
-            if done:
-                stmt = update(self.table).where(self.table.c.seq.in_(done)).values(sent_at=datetime.now(UTC))
-                if conn is None:
-                    async with writer(self.engine), self.engine.begin() as own:
-                        await own.execute(stmt)
-                else:
-                    await conn.execute(stmt)
+            if done and not mark:
+                self._unmarked.extend(done)
+                self._acked_upto = max(self._acked_upto, done[-1])
+            elif done:
+                await conn.execute(self._mark_statement(done))
         self.published += len(done)
         return len(done)
+
+    async def _mark_pending(self) -> None:
+        """Mark the remembered acknowledged rows sent, in one short write transaction."""
+        if not self._unmarked:
+            return
+        done = list(self._unmarked)
+        async with writer(self.engine), self.engine.begin() as own:
+            await own.execute(self._mark_statement(done))
+        del self._unmarked[:len(done)]
+        if not self._unmarked:
+            # everything read so far is marked: `sent_at IS NULL` alone is exact again (and a row
+            # number SQLite might reuse below the old high-water mark cannot be skipped)
+            self._acked_upto = 0
+
+    def _mark_statement(self, seqs: list[int]):  # noqa: ANN202
+        return update(self.table).where(self.table.c.seq.in_(seqs)).values(sent_at=datetime.now(UTC))
 
     def _claim_query(self, dialect: str):
         """Oldest unsent rows first (row locks on PostgreSQL)."""

@@ -33,10 +33,12 @@ async def test_preferences_defaults_changes_and_locked_groups(system):
 
 async def test_report_updates_reach_the_inbox_in_english_with_a_delivery_log_and_mark_all(system):
     headers = await system.token(CITIZEN)
-    # No quiet hours, so the e-mail is attempted at once whatever the time of day in Ho Chi Minh City
-    # (22:00-07:00 would hold it until the morning; tests/unit/notify covers the holding).
+    # English, e-mail for reports, and no quiet hours, so the e-mail is attempted at once whatever the
+    # time of day in Ho Chi Minh City (22:00-07:00 would hold it; tests/unit/notify covers the holding).
+    # Set here too, so the test does not depend on the one above having run.
     r = await system.http.put("/api/v1/me/preferences", headers=headers,
-                              json={"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"})
+                              json={"language": "en", "channels": {"reports": ["email"]},
+                                    "quiet_hours_start": "00:00", "quiet_hours_end": "00:00"})
     assert r.status_code == 200, r.text
     r = await system.http.post("/api/v1/reports", json=REPORT, headers=headers)
     assert r.status_code == 201, r.text

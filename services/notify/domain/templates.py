@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import string
 
 from services.notify.domain.errors import TemplateInvalid, TemplateValuesMissing, UnknownMessageType
@@ -48,8 +49,12 @@ DEFAULTS: dict[tuple[str, str, str], tuple[str, str]] = {
 }
 
 
-def placeholders(text: str) -> set[str]:
-    """Names used as {placeholders}; raises TemplateInvalid on malformed braces or formats."""
+@functools.lru_cache(maxsize=1024)
+def placeholders(text: str) -> frozenset[str]:
+    """Names used as {placeholders}; raises TemplateInvalid on malformed braces or formats.
+
+    Cached per text: every message renders one of a few dozen template texts.
+    """
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError as exc:
@@ -61,7 +66,7 @@ def placeholders(text: str) -> set[str]:
         if not name.isidentifier() or spec or conv:
             raise TemplateInvalid(f"placeholder {{{name}}} must be a plain name", field="body")
         names.add(name)
-    return names
+    return frozenset(names)
 
 
 def check_template(message_type: str, channel: str, language: str, subject: str, body: str) -> None:

@@ -26,12 +26,17 @@ ANNOUNCERS = ("operator", "agency_admin")
 INTEGRATORS = ("operator", "agency_admin", "client")
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NAIVE_EPOCH = EPOCH.replace(tzinfo=None)
+
+
 def _ts(value: datetime | None) -> Timestamp | None:
+    # what Timestamp.FromDatetime computes (naive values are UTC), without its time tuples: runs
+    # for every item of every inbox page
     if value is None:
         return None
-    ts = Timestamp()
-    ts.FromDatetime(value if value.tzinfo else value.replace(tzinfo=UTC))
-    return ts
+    since = value - (EPOCH if value.tzinfo else NAIVE_EPOCH)
+    return Timestamp(seconds=since.days * 86400 + since.seconds, nanos=since.microseconds * 1000)
 
 
 def _time(msg, name: str) -> datetime | None:  # noqa: ANN001

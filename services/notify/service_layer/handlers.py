@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from congdanso.identity.v1 import events_pb2 as identity_events
 from congdanso.reports.v1 import events_pb2 as reports_events
@@ -16,8 +16,9 @@ from congdanso.reports.v1 import reports_pb2
 from congdanso.routing.v1 import events_pb2 as routing_events
 from services.notify.adapters.orm import Delivery, Follower, Notification, Preference, Recipient, TrackedReport
 from services.notify.service_layer.notifying import (
-    Clock, dialect_insert, forget_officers, notify, officers_of, utcnow,
+    INSERTS, Clock, Notice, dialect_name, forget_officers, notify, notify_all, officers_of, utcnow,
 )
+from services.notify.service_layer.unit_of_work import core
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 STATUS_KEYS = {v: k.removeprefix("REPORT_STATUS_").lower() for k, v in reports_pb2.ReportStatus.items()}
@@ -27,6 +28,8 @@ STATUS_NAMES = {
     "en": {"submitted": "submitted", "assigned": "assigned", "in_progress": "in progress", "resolved": "resolved",
            "closed": "closed", "rejected": "rejected", "withdrawn": "withdrawn"},
 }
+_FOLLOWERS = select(Follower.user_id).where(Follower.report_id == bindparam("report_id"))
+_TRACK: dict[tuple[str, tuple[str, ...]], object] = {}   # (dialect, fields updated) -> upsert statement
 RESIDENT_TYPES = {"assigned": "report_assigned", "in_progress": "report_acknowledged", "resolved": "report_resolved",
                   "closed": "report_closed", "rejected": "report_rejected"}
 
@@ -63,21 +66,32 @@ async def erase_user(event, uow) -> None:  # noqa: ANN001
     forget_officers()
 
 
+def _track_statement(dialect: str, fields: tuple[str, ...]):  # noqa: ANN202
+    """INSERT ... ON CONFLICT DO UPDATE of `fields` ... RETURNING, built once per dialect and fields."""
+    key = (dialect, fields)
+    if key not in _TRACK:
+        q = INSERTS[dialect](TrackedReport.__table__)
+        changes = {k: q.excluded[k] for k in fields} or {"report_id": q.excluded.report_id}
+        _TRACK[key] = (q.on_conflict_do_update(index_elements=[TrackedReport.report_id], set_=changes)
+                       .returning(TrackedReport.reporter_id, TrackedReport.agency_code))
+    return _TRACK[key]
+
+
 async def _track(uow, report_id: str, **fields: str):  # noqa: ANN001, ANN202
     """Record what notify knows of a report (non-empty fields only); returns (reporter_id, agency_code).
 
     One upsert statement rather than a load and a flush: it runs for most report events.
     """
-    row = {"report_id": report_id, "reporter_id": "", "agency_code": "", **{k: v for k, v in fields.items() if v}}
-    q = dialect_insert(uow.session)(TrackedReport).values(**row)
-    changes = {k: q.excluded[k] for k, v in fields.items() if v} or {"report_id": q.excluded.report_id}
-    q = q.on_conflict_do_update(index_elements=[TrackedReport.report_id], set_=changes)
-    return (await uow.session.execute(q.returning(TrackedReport.reporter_id, TrackedReport.agency_code))).one()
+    given = {k: v for k, v in fields.items() if v}
+    q = _track_statement(dialect_name(uow.session), tuple(given))
+    row = {"report_id": report_id, "reporter_id": "", "agency_code": "", **given}
+    return (await (await core(uow.session)).execute(q, row)).one()
 
 
 async def _audience(uow, report_id: str, reporter_id: str) -> list[str]:  # noqa: ANN001
     """The reporter and the report's followers."""
-    followers = (await uow.session.scalars(select(Follower.user_id).where(Follower.report_id == report_id))).all()
+    conn = await core(uow.session)
+    followers = (await conn.execute(_FOLLOWERS, {"report_id": report_id})).scalars().all()
     return [reporter_id, *followers]
 
 
@@ -101,14 +115,15 @@ async def on_status_changed(event, uow, clock: Clock = utcnow) -> None:  # noqa:
         return {"short_id": short(msg.report_id), "status": STATUS_NAMES[language].get(status, status),
                 "agency_name": agency, "due": due, "note": msg.note or "-", "reason": msg.note or "-"}
 
+    notices = []   # one write for both audiences
     if status != "withdrawn":
-        await notify(uow, event_id=event.id, user_ids=await _audience(uow, msg.report_id, report.reporter_id),
-                     message_type=RESIDENT_TYPES.get(status, "report_status_changed"), report_id=msg.report_id,
-                     values=values, clock=clock)
+        notices.append(Notice(event.id, await _audience(uow, msg.report_id, report.reporter_id),
+                              RESIDENT_TYPES.get(status, "report_status_changed"), values, msg.report_id))
     if status == "assigned":
         kind = "agency_report_reopened" if previous == "resolved" else "agency_new_assignment"
-        await notify(uow, event_id=f"{event.id}:agency", user_ids=await officers_of(uow.session, msg.agency_code),
-                     message_type=kind, report_id=msg.report_id, values=values, clock=clock)
+        notices.append(Notice(f"{event.id}:agency", await officers_of(uow.session, msg.agency_code), kind, values,
+                              msg.report_id))
+    await notify_all(uow, notices, clock=clock)
 
 
 async def on_report_activity(event, uow, clock: Clock = utcnow) -> None:  # noqa: ANN001

@@ -1,13 +1,15 @@
 """Turn "tell these people about X" into inbox items plus one delivery per extra channel.
 
 Consumers run this for every report event, so it costs a fixed number of statements per call
-whatever the audience: one preferences query and one INSERT per table; templates and agencies'
-officers come from short-lived per-process caches (see servicekit.cache).
+whatever the audience: one preferences query and one INSERT per table, built once and run as Core
+statements; templates and agencies' officers come from short-lived per-process caches (see
+servicekit.cache), and each text is rendered once per channel and language, not per person.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -17,8 +19,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from services.notify.adapters.orm import Delivery, Notification, Recipient
 from services.notify.domain.delivery import CREATED
 from services.notify.domain.messages import message_type as lookup
-from services.notify.domain.preferences import release_time
+from services.notify.domain.preferences import Preferences, release_time
 from services.notify.service_layer import preferences, templates
+from services.notify.service_layer.unit_of_work import core
 from servicekit.cache import TtlCache
 from servicekit.events import new_id
 
@@ -26,6 +29,12 @@ Clock = Callable[[], datetime]
 OFFICER_ROLES = ("officer", "agency_admin")
 OFFICERS_CACHE_SECONDS = 5.0
 _officers = TtlCache(OFFICERS_CACHE_SECONDS)
+_ITEMS, _DELIVERIES = Notification.__table__, Delivery.__table__
+INSERTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}   # INSERT with ON CONFLICT, per dialect
+# the unique dedupe key skips people an event already reached (a redelivery)
+_ADD_ITEMS = {name: insert(_ITEMS).on_conflict_do_nothing(index_elements=[_ITEMS.c.dedupe_key])
+              .returning(_ITEMS.c.id) for name, insert in INSERTS.items()}
+_ADD_DELIVERIES = _DELIVERIES.insert()
 
 
 def utcnow() -> datetime:
@@ -33,53 +42,89 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def dialect_insert(session):  # noqa: ANN001, ANN201
-    """The INSERT construct with ON CONFLICT for the session's database (SQLite or PostgreSQL)."""
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+def dialect_name(session) -> str:  # noqa: ANN001
+    """Which ON CONFLICT flavour the session's database speaks: "postgresql" or "sqlite"."""
+    return "postgresql" if session.bind.dialect.name == "postgresql" else "sqlite"
+
+
+Values = dict[str, str] | Callable[[str], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Tell these people about X: the arguments of `notify`, for `notify_all`."""
+
+    event_id: str
+    user_ids: Iterable[str]
+    message_type: str
+    values: Values   # or a function language -> values
+    report_id: str = ""
 
 
 async def notify(uow, *, event_id: str, user_ids: Iterable[str], message_type: str,  # noqa: ANN001
-                 values: dict[str, str] | Callable[[str], dict[str, str]], report_id: str = "",
-                 clock: Clock = utcnow) -> list[str]:
+                 values: Values, report_id: str = "", clock: Clock = utcnow) -> list[str]:
     """One inbox item per person (deduplicated per event) and deliveries on their chosen channels.
 
     `values` may depend on the recipient's language: pass a function language -> values.
     Returns the ids of the new inbox items.
     """
-    kind = lookup(message_type)
-    keys = {u: f"{event_id}:{u}" for u in dict.fromkeys(u for u in user_ids if u)}
-    people = list(keys)
+    return await notify_all(uow, [Notice(event_id, user_ids, message_type, values, report_id)], clock=clock)
+
+
+async def notify_all(uow, notices: list[Notice], *, clock: Clock = utcnow) -> list[str]:  # noqa: ANN001
+    """`notify` for several notices of one event (e.g. its reporter and the agency's officers) at once:
+    one preferences query and one INSERT per table for all of them."""
+    audiences = [(n, {u: f"{n.event_id}:{u}" for u in dict.fromkeys(u for u in n.user_ids if u)})
+                 for n in notices]
+    people = list(dict.fromkeys(u for _, keys in audiences for u in keys))
     if not people:
         return []
     prefs_of = await preferences.load_many(uow.session, people)
-    now = clock()
+    texts = await templates.current_texts(uow.session)
     items: list[dict] = []
     deliveries: list[dict] = []
-    for user_id in people:
+    for notice, keys in audiences:
+        _rows(notice, keys, prefs_of, texts, clock(), items, deliveries)
+    # Core inserts (executemany), no ORM objects to flush one by one; only the people this event
+    # had not reached yet get deliveries
+    conn = await core(uow.session)
+    new = set((await conn.execute(_ADD_ITEMS[dialect_name(uow.session)], items)).scalars().all())
+    if deliveries := [d for d in deliveries if d["notification_id"] in new]:
+        await conn.execute(_ADD_DELIVERIES, deliveries)
+    return [i["id"] for i in items if i["id"] in new]
+
+
+def _rows(notice: Notice, keys: dict[str, str], prefs_of: dict[str, Preferences],
+          texts: dict[tuple[str, str, str], templates.Text], now: datetime,
+          items: list[dict], deliveries: list[dict]) -> None:
+    """Append the inbox items (user -> dedupe key in `keys`) and deliveries of one notice."""
+    kind, values, message_type = lookup(notice.message_type), notice.values, notice.message_type
+    rendered: dict[tuple[str, str], templates.Rendered] = {}   # (channel, language) -> text
+
+    def text(channel: str, language: str) -> templates.Rendered:
+        # `values` depends on the language only, so everyone with one language gets the same text
+        if (channel, language) not in rendered:
+            vals = values(language) if callable(values) else values
+            rendered[channel, language] = templates.fill(
+                templates.pick(texts, message_type, channel, language), vals)
+        return rendered[channel, language]
+
+    for user_id, dedupe_key in keys.items():
         prefs = prefs_of[user_id]
-        vals = values(prefs.language) if callable(values) else values
-        inbox = await templates.render(uow.session, message_type, "inbox", prefs.language, vals)
+        inbox = text("inbox", prefs.language)
         item_id = new_id()
         items.append(dict(id=item_id, user_id=user_id, type=message_type, title=inbox.subject, body=inbox.body,
-                          report_id=report_id, dedupe_key=keys[user_id], created_at=now,
+                          report_id=notice.report_id, dedupe_key=dedupe_key, created_at=now,
                           template_version=inbox.version, urgent=kind.urgent))
         for channel in prefs.channels_for(kind.group):
             if channel == "inbox":
                 continue
-            text = await templates.render(uow.session, message_type, channel, prefs.language, vals)
+            out = text(channel, prefs.language)
             deliveries.append(dict(
                 id=new_id(), notification_id=item_id, user_id=user_id, channel=channel, message_type=message_type,
-                status=CREATED, subject=text.subject, body=text.body, template_version=text.version, attempts=0,
+                status=CREATED, subject=out.subject, body=out.body, template_version=out.version, attempts=0,
                 not_before=release_time(now, prefs, channel=channel, urgent=kind.urgent),
                 created_at=now, updated_at=now))
-    # Core inserts (executemany), no ORM objects to flush one by one; the unique dedupe key skips
-    # people this event already reached (a redelivery), and only their new items get deliveries
-    table = Notification.__table__
-    q = dialect_insert(uow.session)(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
-    new = set((await uow.session.execute(q.returning(table.c.id), items)).scalars().all())
-    if deliveries := [d for d in deliveries if d["notification_id"] in new]:
-        await uow.session.execute(Delivery.__table__.insert(), deliveries)
-    return [i["id"] for i in items if i["id"] in new]
 
 
 async def _officers_of_agency(session, code: str) -> tuple[str, ...]:  # noqa: ANN001

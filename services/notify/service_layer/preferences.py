@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from services.notify.adapters.orm import Preference, Recipient
 from services.notify.domain import preferences as prefs_model
 from services.notify.domain.preferences import Preferences
+from services.notify.service_layer.unit_of_work import core
 
 
 IN_CHUNK = 500  # ids per IN (...) list: well below SQLite's and asyncpg's parameter limits
+# load_many runs for every notified event: its statements are built once
+_WITH_RECIPIENT = (select(Recipient.user_id, Recipient.language, Preference.user_id.label("chosen"),
+                          Preference.channels, Preference.quiet_start, Preference.quiet_end, Preference.timezone)
+                   .outerjoin(Preference, Preference.user_id == Recipient.user_id)
+                   .where(Recipient.user_id.in_(bindparam("ids", expanding=True))))
+_STRAYS = select(Preference.user_id, Preference.channels, Preference.quiet_start, Preference.quiet_end,
+                 Preference.timezone).where(Preference.user_id.in_(bindparam("ids", expanding=True)))
+
+
+@functools.lru_cache(maxsize=256)
+def _channels(stored: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The stored channels JSON parsed (cached: most people share a handful of choices)."""
+    return tuple((g, tuple(c)) for g, c in json.loads(stored or "{}").items())
 
 
 def _preferences(language: str | None, row) -> Preferences:  # noqa: ANN001
@@ -20,7 +35,7 @@ def _preferences(language: str | None, row) -> Preferences:  # noqa: ANN001
     language = "vi" if language is None else language
     if row is None:
         return Preferences(language=language)
-    channels = {g: tuple(c) for g, c in json.loads(row.channels or "{}").items()}
+    channels = dict(_channels(row.channels))
     return Preferences(language=language, channels=channels, quiet_start=row.quiet_start,
                        quiet_end=row.quiet_end, timezone=row.timezone)
 
@@ -34,20 +49,15 @@ async def load(session, user_id: str) -> Preferences:  # noqa: ANN001
 async def load_many(session, user_ids: list[str]) -> dict[str, Preferences]:  # noqa: ANN001
     """`load` for many people: one query per IN_CHUNK of them (consumers notify groups)."""
     languages, rows = {}, {}
+    conn = await core(session)
     for i in range(0, len(user_ids), IN_CHUNK):
         chunk = user_ids[i:i + IN_CHUNK]
-        found = (await session.execute(
-            select(Recipient.user_id, Recipient.language, Preference.user_id.label("chosen"), Preference.channels,
-                   Preference.quiet_start, Preference.quiet_end, Preference.timezone)
-            .outerjoin(Preference, Preference.user_id == Recipient.user_id)
-            .where(Recipient.user_id.in_(chunk)))).all()
+        found = (await conn.execute(_WITH_RECIPIENT, {"ids": chunk})).all()
         languages.update((r.user_id, r.language) for r in found)
         rows.update((r.user_id, r) for r in found if r.chosen is not None)
         # preferences are saved with a recipient row, but look for strays rather than assume it
         if strays := [u for u in chunk if u not in languages]:
-            rows.update((r.user_id, r) for r in (await session.execute(select(
-                Preference.user_id, Preference.channels, Preference.quiet_start, Preference.quiet_end,
-                Preference.timezone).where(Preference.user_id.in_(strays)))).all())
+            rows.update((r.user_id, r) for r in (await conn.execute(_STRAYS, {"ids": strays})).all())
     return {u: _preferences(languages.get(u), rows.get(u)) for u in user_ids}
 
 

@@ -54,9 +54,8 @@ def forget_cached() -> None:
     _current.clear()
 
 
-async def resolve(session, message_type: str, channel: str, language: str) -> Text:  # noqa: ANN001
-    """The template to use: the channel's own, else the inbox text; the language's own, else vi."""
-    texts = await current_texts(session)
+def pick(texts: dict[tuple[str, str, str], Text], message_type: str, channel: str, language: str) -> Text:
+    """From `current_texts`: the channel's own template, else the inbox text; the language's own, else vi."""
     for chan in dict.fromkeys((channel, "inbox")):
         for lang in dict.fromkeys((language, "vi")):
             if tpl := texts.get((message_type, chan, lang)):
@@ -64,12 +63,21 @@ async def resolve(session, message_type: str, channel: str, language: str) -> Te
     raise UnknownMessageType(f"no template for {message_type}/{channel}")
 
 
+def fill(tpl: Text, values: dict[str, str]) -> Rendered:
+    """Render one template with `values`; a missing value is an error."""
+    subject, body = render_text(tpl.subject, tpl.body, values)
+    return Rendered(subject, body, tpl.version, tpl.language)
+
+
+async def resolve(session, message_type: str, channel: str, language: str) -> Text:  # noqa: ANN001
+    """The template to use: the channel's own, else the inbox text; the language's own, else vi."""
+    return pick(await current_texts(session), message_type, channel, language)
+
+
 async def render(session, message_type: str, channel: str, language: str,  # noqa: ANN001
                  values: dict[str, str]) -> Rendered:
     """Render the current template of a slot in `language`; a missing value is an error."""
-    tpl = await resolve(session, message_type, channel, language)
-    subject, body = render_text(tpl.subject, tpl.body, values)
-    return Rendered(subject, body, tpl.version, tpl.language)
+    return fill(await resolve(session, message_type, channel, language), values)
 
 
 async def put(session, *, message_type: str, channel: str, language: str, subject: str, body: str,  # noqa: ANN001

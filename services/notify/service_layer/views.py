@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.engine import Row
 
 from services.notify.adapters.orm import Delivery, Notification
 from services.notify.domain.errors import NotificationNotFound
+from services.notify.service_layer.unit_of_work import core
 from servicekit.errors import InvalidArgument
 
 MAX_LIMIT, DEFAULT_LIMIT = 100, 20
+# residents poll these (the inbox and its badge): Core statements built once, rows not ORM objects
+_ITEMS = Notification.__table__
+_UNREAD = select(func.count()).select_from(_ITEMS).where(_ITEMS.c.user_id == bindparam("user_id"),
+                                                         _ITEMS.c.read_at.is_(None))
+_PAGES = {(after, unread): select(_ITEMS).where(
+    _ITEMS.c.user_id == bindparam("user_id"),
+    *([_ITEMS.c.id < bindparam("cursor")] if after else []),
+    *([_ITEMS.c.read_at.is_(None)] if unread else [])).order_by(_ITEMS.c.id.desc()).limit(bindparam("limit"))
+    for after in (False, True) for unread in (False, True)}
 
 
 def page_limit(limit: int) -> int:
@@ -23,20 +34,17 @@ def page_limit(limit: int) -> int:
 
 async def unread_count(session, user_id: str) -> int:  # noqa: ANN001
     """How many of the person's inbox items are unread."""
-    return await session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+    return (await (await core(session)).execute(_UNREAD, {"user_id": user_id})).scalar() or 0
 
 
 async def inbox_page(session, user_id: str, *, cursor: str, limit: int,  # noqa: ANN001
-                     unread_only: bool) -> tuple[list[Notification], str]:
-    """Newest first, keyset-paginated on the time-ordered id; (items, next cursor)."""
-    q = (select(Notification).where(Notification.user_id == user_id)
-         .order_by(Notification.id.desc()).limit(limit + 1))
-    if cursor:
-        q = q.where(Notification.id < cursor)
-    if unread_only:
-        q = q.where(Notification.read_at.is_(None))
-    rows = list((await session.scalars(q)).all())
+                     unread_only: bool) -> tuple[list[Row], str]:
+    """Newest first, keyset-paginated on the time-ordered id; (items, next cursor).
+
+    Items are rows with the columns of Notification (read-only snapshots, not ORM objects).
+    """
+    params = {"user_id": user_id, "limit": limit + 1, **({"cursor": cursor} if cursor else {})}
+    rows = list((await (await core(session)).execute(_PAGES[bool(cursor), bool(unread_only)], params)).all())
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, rows[-1].id if more else ""

@@ -22,6 +22,7 @@ from services.notify.domain.errors import WebhookNotFound
 from services.notify.domain.webhooks import DELIVERED, DELIVERING, FAILED, PENDING, WebhookPolicy
 from servicekit.cache import TtlCache
 from services.notify.service_layer.notifying import Clock, utcnow
+from services.notify.service_layer.unit_of_work import core
 from servicekit.auth import Principal
 from servicekit.events import new_id
 
@@ -39,6 +40,7 @@ MESSAGES = {
 assert set(MESSAGES) == set(model.EVENT_TYPES)
 CACHE_SECONDS = 5.0
 _targets = TtlCache(CACHE_SECONDS)
+_ADD_DELIVERIES = WebhookDelivery.__table__.insert()
 
 
 async def subscribe(uow, caller: Principal, *, url: str, event_types: list[str], allow_private: bool,  # noqa: ANN001
@@ -110,7 +112,7 @@ async def enqueue(event, uow, clock: Clock = utcnow) -> None:  # noqa: ANN001
                  last_error="", created_at=now, updated_at=now)
             for t in wanted if not t.agency_code or t.agency_code in agencies]
     if rows:
-        await uow.session.execute(WebhookDelivery.__table__.insert(), rows)
+        await (await core(uow.session)).execute(_ADD_DELIVERIES, rows)
 
 
 async def redeliver(uow, caller: Principal, delivery_id: str, clock: Clock = utcnow) -> WebhookDelivery:  # noqa: ANN001

@@ -1,13 +1,14 @@
 """The daily stats roll-up (table report_stats_daily), kept in step with reports.
 
 Every change of a report that stats can see (a new report, a status, resolution or deadline, a
-rating, the agency after routing) is a flush of a Report row. So this module listens there, on
-the mapper's insert / update / delete of Report, notes the row's contribution before and after,
-and applies the differences to the roll-up just before the session commits, in the same
-transaction: handlers need not remember it, and on PostgreSQL the roll-up rows every submission
-touches (today's, for the unassigned agency '') stay locked only for the commit itself. Statements
-that bypass the ORM (bulk UPDATEs of these columns, bulk loads) must run `rebuild_sql` afterwards;
-the bench seeder does.
+rating, the agency after routing) is a flush of a Report row, or one of the Core writes of
+adapters/rows.py (submission, assignment). So this module listens on the mapper's insert / update
+/ delete of Report, and those writes call `note` themselves: the row's contribution before and
+after is noted, and the differences are applied to the roll-up just before the session commits,
+in the same transaction: handlers need not remember it, and on PostgreSQL the roll-up rows every
+submission touches (today's, for the unassigned agency '') stay locked only for the commit itself.
+Other statements that bypass the ORM (bulk UPDATEs of these columns, bulk loads) must run
+`rebuild_sql` afterwards; the bench seeder does.
 
 A report contributes to three rows, (agency, day, agency_code), (ward, day, ward_code) and
 (category, day, category_code), with day = the UTC date of submitted_at: one count in its status,
@@ -148,8 +149,14 @@ def _values(target: Report) -> dict:
     return {f: getattr(target, f) for f in FIELDS}
 
 
+def note(session, before: dict | None, after: dict | None) -> None:  # noqa: ANN001
+    """Record a report's FIELDS values before and after a change (None: absent); the roll-up applies
+    them at commit. The ORM events below call it; writes that bypass the ORM (adapters/rows.py) too."""
+    session.info.setdefault(PENDING, []).append((before, after))
+
+
 def _note(target: Report, before: dict | None, after: dict | None) -> None:
-    object_session(target).info.setdefault(PENDING, []).append((before, after))
+    note(object_session(target), before, after)
 
 
 @event.listens_for(Report, "after_insert")

@@ -21,6 +21,12 @@ fts = table("reports_fts", column("rowid"), column("report_id"), column("body"))
 fts_content = table("reports_fts_content", column("id"), column("c0"))
 PROBE = 64   # rowids after the derived one tried when two ids share their top 64 bits (same ms, 1/4096)
 _MAX_ROWID = (1 << 63) - 1
+# index_report's probe in one statement: walk from the derived rowid while rowids are taken; the
+# last one walked to is the first free (almost always the derived one itself: one B-tree lookup).
+_file_new = text(
+    "WITH RECURSIVE probe(r) AS (SELECT :base UNION ALL SELECT r + 1 FROM probe "
+    f"WHERE r < :base + {PROBE - 1} AND EXISTS (SELECT 1 FROM reports_fts WHERE rowid = r)) "
+    "INSERT INTO reports_fts (rowid, report_id, body) SELECT max(r), :report_id, :body FROM probe")
 
 
 def document_text(category_code: str, address: str, description: str) -> str:
@@ -60,6 +66,14 @@ async def index_report(session, report: Report) -> None:  # noqa: ANN001
         return
     rowid = next(r for r in range(base, base + PROBE) if r not in taken)
     await session.execute(insert(fts).values(rowid=rowid, report_id=report.id, body=report.search_text))
+
+
+async def index_new(connection, report_id: str, body: str) -> None:  # noqa: ANN001
+    """SQLite: file a new report's FTS5 row, its folded text (document_text) being already stored
+    in the report's search_text; index_report for a report inserted without the ORM."""
+    if connection.dialect.name != "sqlite":
+        return
+    await connection.execute(_file_new, {"base": fts_rowid(report_id), "report_id": report_id, "body": body})
 
 
 def fts_match(query: str) -> ColumnElement[bool] | None:

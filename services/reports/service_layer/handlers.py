@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 
 from congdanso.reports.v1 import events_pb2, reports_pb2
-from services.reports.adapters import search
-from services.reports.adapters.orm import IdempotencyKey, Report, TimelineEntry
+from services.reports.adapters import rows, search
+from services.reports.adapters.orm import Report, TimelineEntry
 from services.reports.domain import model
 from services.reports.domain.attributes import check_values
 from services.reports.service_layer import media, reference
@@ -80,8 +80,9 @@ async def submit(cmd: SubmitReport, uow, principal: Principal) -> Submitted:  # 
     if not may_submit(principal):
         raise PermissionDenied("only residents and integration clients with a submit scope file reports",
                                code="role_not_allowed")
+    connection = await uow.session.connection()   # Core statements: see adapters/rows.py
     if cmd.idempotency_key:
-        replay = await _replay(cmd, uow, principal)
+        replay = await _replay(cmd, uow, principal, connection)
         if replay is not None:
             return Submitted(replay, replay=True)
     category = await reference.category(uow.session, cmd.category_code)
@@ -93,44 +94,64 @@ async def submit(cmd: SubmitReport, uow, principal: Principal) -> Submitted:  # 
     attributes = check_values(category.attributes or [], cmd.attributes)
     media.check_required(category, list(cmd.media_ids), principal)
     now = _now()
-    report = Report(
-        id=new_id(), kind=cmd.kind, category_code=category.code, category_group=category.group,
-        description=model.clean_text(cmd.description, field="description",
-                                     minimum=model.DESCRIPTION_MIN, maximum=model.DESCRIPTION_MAX),
-        latitude=cmd.latitude, longitude=cmd.longitude, ward_code=ward,
-        address=model.clean_text(cmd.address, field="address", minimum=0, maximum=model.ADDRESS_MAX),
-        status=model.Status.SUBMITTED, visibility=cmd.visibility, anonymous=cmd.anonymous,
-        reporter_id=principal.user_id, submitted_at=now, updated_at=now, attributes=attributes,
-    )
-    uow.session.add(report)
-    await uow.session.flush()  # rows referencing the report (no ORM relationships) come after it
-    await search.index_report(uow.session, report)
-    photos = await media.attach(list(cmd.media_ids), report, uow, principal)
-    entry = TimelineEntry(id=new_id(), report_id=report.id, status=report.status, action="submit",
-                          actor_id=principal.user_id, actor_role=principal.role, at=now)
-    uow.session.add(entry)
-    if cmd.idempotency_key:
-        uow.session.add(IdempotencyKey(reporter_id=principal.user_id, key=cmd.idempotency_key,
-                                       request_hash=cmd.fingerprint(), report_id=report.id, created_at=now))
-    uow.emit(events_pb2.ReportSubmitted(
-        report_id=report.id, kind=KIND_PB[model.Kind(report.kind)], category_code=report.category_code,
-        category_group=report.category_group, ward_code=report.ward_code or "", reporter_id=report.reporter_id,
-        submitted_at=timestamp(now)))
+    row = _new_report(cmd, category, ward, attributes, principal, now)
+    entry = {"id": new_id(), "report_id": row["id"], "status": row["status"], "action": "submit",
+             "actor_id": principal.user_id, "actor_role": principal.role, "note": "", "at": now}
+    report = Report(**row)
     try:
+        photos = await _write(cmd, uow, connection, principal, report, row, entry)
+        uow.emit(events_pb2.ReportSubmitted(
+            report_id=report.id, kind=KIND_PB[model.Kind(report.kind)], category_code=report.category_code,
+            category_group=report.category_group, ward_code=report.ward_code or "", reporter_id=report.reporter_id,
+            submitted_at=timestamp(now)))
         await uow.commit()
     except IntegrityError:
         # Two requests with the same key raced; the loser answers with the winner's report.
         await uow.session.rollback()
-        replay = await _replay(cmd, uow, principal)
+        replay = await _replay(cmd, uow, principal, await uow.session.connection())
         if replay is None:
             raise
         return Submitted(replay, replay=True)
-    return Submitted(report, timeline=[entry], media=sorted(photos, key=lambda m: m.id))
+    return Submitted(report, timeline=[TimelineEntry(**entry)], media=sorted(photos, key=lambda m: m.id))
 
 
-async def _replay(cmd: SubmitReport, uow, principal: Principal) -> Report | None:  # noqa: ANN001
+async def _write(cmd: SubmitReport, uow, connection, principal: Principal,  # noqa: ANN001, PLR0913
+                 report: Report, row: dict, entry: dict) -> list:
+    """Insert the report (search index and roll-up in step), attach its photos, insert its first timeline
+    entry and the Idempotency-Key record; returns the photos."""
+    await rows.insert_report(connection, uow.session, row)
+    await search.index_new(connection, row["id"], row["search_text"])
+    photos = await media.attach(list(cmd.media_ids), report, uow, principal)
+    await rows.insert_timeline(connection, entry)
+    if cmd.idempotency_key:
+        await rows.insert_idempotency_key(connection, {
+            "reporter_id": principal.user_id, "key": cmd.idempotency_key, "request_hash": cmd.fingerprint(),
+            "report_id": row["id"], "created_at": row["submitted_at"]})
+    return photos
+
+
+def _new_report(cmd: SubmitReport, category, ward: str | None, attributes: dict,  # noqa: ANN001, PLR0913
+                principal: Principal, now: datetime) -> dict:
+    """The complete row of a new report, column defaults included (the answer is built from it)."""
+    description = model.clean_text(cmd.description, field="description", minimum=model.DESCRIPTION_MIN,
+                                   maximum=model.DESCRIPTION_MAX)
+    address = model.clean_text(cmd.address, field="address", minimum=0, maximum=model.ADDRESS_MAX)
+    return {
+        **rows.NEW_REPORT_DEFAULTS, "id": new_id(), "kind": cmd.kind, "category_code": category.code,
+        "category_group": category.group, "description": description, "latitude": cmd.latitude,
+        "longitude": cmd.longitude, "ward_code": ward, "address": address, "status": model.Status.SUBMITTED,
+        "visibility": cmd.visibility, "anonymous": cmd.anonymous, "reporter_id": principal.user_id,
+        "submitted_at": now, "updated_at": now, "attributes": attributes,
+        "search_text": search.document_text(category.code, address, description),
+        # New reports have always been seen at version 2 (the search text used to be a second write
+        # of the row); kept, as clients hold versions for their expected_version checks.
+        "version": 2,
+    }
+
+
+async def _replay(cmd: SubmitReport, uow, principal: Principal, connection) -> Report | None:  # noqa: ANN001
     """The report an earlier request with the same Idempotency-Key created, if any."""
-    row = await uow.session.get(IdempotencyKey, (principal.user_id, cmd.idempotency_key))
+    row = await rows.idempotency_key(connection, principal.user_id, cmd.idempotency_key)
     if row is None:
         return None
     if row.request_hash != cmd.fingerprint():

@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import select
 
 from congdanso.common.v1 import common_pb2
 from congdanso.reports.v1 import events_pb2
 from congdanso.routing.v1 import events_pb2 as routing_events
+from services.reports.adapters import rows
 from services.reports.adapters.orm import Report, TimelineEntry
 from services.reports.domain import model
 from services.reports.domain.errors import ReportNotFound
@@ -113,7 +115,8 @@ async def apply(uow, report: Report, action: model.Action, *, actor: str, actor_
 
 def status_changed(report: Report, before: model.Status, action: model.Action, role: str, *,
                    note: str = "", reason: str = "") -> events_pb2.ReportStatusChanged:
-    """The event other services react to (routing stops clocks, notify tells people)."""
+    """The event other services react to (routing stops clocks, notify tells people); `report` may be
+    any object with the Report attributes it reads (apply_assignment passes the row's values)."""
     return events_pb2.ReportStatusChanged(
         report_id=report.id, from_status=STATUS_PB[before], to_status=STATUS_PB[model.Status(report.status)],
         reporter_id=report.reporter_id, agency_code=report.agency_code, actor_role=role, note=note[:500],
@@ -124,27 +127,37 @@ def status_changed(report: Report, before: model.Status, action: model.Action, r
 
 
 async def apply_assignment(event, uow) -> None:  # noqa: ANN001
-    """routing.v1.report_assigned: the agency and due times (first routing, or again after a reopen)."""
+    """routing.v1.report_assigned: the agency and due times (first routing, or again after a reopen).
+
+    Every report passes here once, so it reads only the columns it needs and writes with Core
+    statements (adapters/rows.py: version check and roll-up as on the ORM path) instead of `apply`."""
     msg = event.parse(routing_events.ReportAssigned)
-    report = await uow.session.get(Report, msg.report_id)
+    connection = await uow.session.connection()
+    report = await rows.read_for_assignment(connection, msg.report_id)
     if report is None:
         raise LookupError(f"report {msg.report_id} not found")  # retried, then dead-lettered
-    status = model.Status(report.status)
+    status = model.Status(report["status"])
     if status not in model.TRANSITIONS[A.ASSIGN][0] and not (status == S.IN_PROGRESS
-                                                             and msg.agency_code == report.agency_code):
-        log.info("assignment ignored: report not awaiting one", extra={"report_id": report.id})
+                                                             and msg.agency_code == report["agency_code"]):
+        log.info("assignment ignored: report not awaiting one", extra={"report_id": report["id"]})
         return
-    report.agency_code = msg.agency_code
-    report.agency_name_vi, report.agency_name_en = msg.agency_name.vi, msg.agency_name.en
-    report.ack_due_at = msg.ack_due_at.ToDatetime(UTC) if msg.HasField("ack_due_at") else None
-    report.resolve_due_at = msg.resolve_due_at.ToDatetime(UTC) if msg.HasField("resolve_due_at") else None
-    if status == S.IN_PROGRESS:
-        # A reopened report's fresh deadlines arrived after the officer already took it up again.
-        report.updated_at = _now()
-        uow.session.add(TimelineEntry(id=new_id(), report_id=report.id, status=report.status, action="deadline",
-                                      actor_role="system", note=msg.agency_code, at=report.updated_at))
-        return
-    await apply(uow, report, A.ASSIGN, actor="system", note=msg.agency_code, at=_now())
+    now = _now()
+    changes = {"agency_code": msg.agency_code, "agency_name_vi": msg.agency_name.vi,
+               "agency_name_en": msg.agency_name.en,
+               "ack_due_at": msg.ack_due_at.ToDatetime(UTC) if msg.HasField("ack_due_at") else None,
+               "resolve_due_at": msg.resolve_due_at.ToDatetime(UTC) if msg.HasField("resolve_due_at") else None,
+               "updated_at": now}
+    # A reopened report's fresh deadlines may arrive after the officer already took it up again.
+    action = "deadline" if status == S.IN_PROGRESS else A.ASSIGN.value
+    if status != S.IN_PROGRESS:
+        changes["status"] = model.next_status(status, A.ASSIGN, "system")
+    version = await rows.update_report(connection, uow.session, report, changes)
+    after = {**report, **changes, "version": version}
+    await rows.insert_timeline(connection, {
+        "id": new_id(), "report_id": report["id"], "status": after["status"], "action": action, "actor_id": "",
+        "actor_role": "system", "note": msg.agency_code, "at": now})
+    if status != S.IN_PROGRESS:
+        uow.emit(status_changed(SimpleNamespace(**after), status, A.ASSIGN, "system", note=msg.agency_code))
 
 
 async def apply_transfer(event, uow) -> None:  # noqa: ANN001

@@ -11,6 +11,8 @@ import holidays
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 OFFICE_HOURS = ((time(7, 30), time(11, 30)), (time(13, 0), time(17, 0)))
+_OFFICE_DAY = sum((datetime.combine(date.min, close) - datetime.combine(date.min, open_)
+                   for open_, close in OFFICE_HOURS), timedelta())
 
 
 @lru_cache(maxsize=64)
@@ -35,21 +37,27 @@ class WorkingCalendar:
 
     def add_working_hours(self, start: datetime, hours: float) -> datetime:
         """The instant `hours` of office time after `start` (an aware datetime)."""
+        # Naive local wall-clock values: what aware datetimes sharing one tzinfo compute anyway
+        # (their +, - and comparisons ignore the offset), without the tzinfo work per step.
         remaining = timedelta(hours=hours)
-        cursor = start.astimezone(TZ)
+        cursor = start.astimezone(TZ).replace(tzinfo=None)
         for _ in range(3660):  # at most ten years of days: a guard, never reached with real SLAs
-            if self.is_working_day(cursor.date()):
+            day = cursor.date()
+            if self.is_working_day(day):
+                if remaining > _OFFICE_DAY and cursor <= datetime.combine(day, OFFICE_HOURS[0][0]):
+                    remaining -= _OFFICE_DAY  # the whole office day is used up: skip its windows
+                    cursor = datetime.combine(day + timedelta(days=1), time(0, 0))
+                    continue
                 for open_, close in OFFICE_HOURS:
-                    window_start = datetime.combine(cursor.date(), open_, TZ)
-                    window_end = datetime.combine(cursor.date(), close, TZ)
-                    begin = max(cursor, window_start)
+                    window_end = datetime.combine(day, close)
+                    begin = max(cursor, datetime.combine(day, open_))
                     if begin >= window_end:
                         continue
                     if begin + remaining <= window_end:
-                        return begin + remaining
+                        return (begin + remaining).replace(tzinfo=TZ)
                     remaining -= window_end - begin
                     cursor = window_end
-            cursor = datetime.combine(cursor.date() + timedelta(days=1), time(0, 0), TZ)
+            cursor = datetime.combine(day + timedelta(days=1), time(0, 0))
         raise ValueError("deadline too far away")
 
 

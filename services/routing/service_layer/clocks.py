@@ -6,11 +6,13 @@ import logging
 from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import select
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from congdanso.common.v1 import common_pb2
 from congdanso.routing.v1 import events_pb2
-from services.routing.adapters.orm import Agency, Assignment, SlaClockRow
+from services.routing.adapters import assignment_rows
+from services.routing.adapters.orm import Agency, SlaClockRow
 from services.routing.domain import sla
 
 log = logging.getLogger(__name__)
@@ -25,8 +27,8 @@ def ts(value: datetime) -> Timestamp:
     return out
 
 
-def to_clock(row: SlaClockRow) -> sla.Clock:
-    """Table row -> domain clock."""
+def to_clock(row: SlaClockRow | Row) -> sla.Clock:
+    """Table row (an ORM object or a Core row) -> domain clock."""
     return sla.Clock(report_id=row.report_id, deadline=row.deadline,
                      **{name: getattr(row, name) for name in _FIELDS})
 
@@ -38,35 +40,40 @@ def _write(row: SlaClockRow, clock: sla.Clock) -> None:
     row.next_at = clock.next_at()
 
 
-async def start_clocks(session, assignment: Assignment, fraction: float = sla.WARN_FRACTION, *,  # noqa: ANN001
+def clock_values(clock: sla.Clock) -> dict:
+    """Domain clock -> the row's columns (next_at included, so the claim query finds it)."""
+    values = {"report_id": clock.report_id, "deadline": clock.deadline}
+    values.update((name, getattr(clock, name)) for name in _FIELDS)
+    values["next_at"] = clock.next_at()
+    return values
+
+
+async def start_clocks(conn: AsyncConnection, report_id: str, agency_code: str, started_at: datetime,
+                       ack_due: datetime, resolve_due: datetime, fraction: float = sla.WARN_FRACTION, *,
                        new: bool = False) -> None:
-    """(Re)start the ack and resolve clocks of an assignment from its assigned_at.
+    """(Re)start the ack and resolve clocks of an assignment handed over at `started_at`.
 
     `new=True`: the assignment was just created, so it has no clock rows to look up.
     """
-    existing = {} if new else await _clock_rows(session, assignment.report_id, (sla.ACK, sla.RESOLVE))
-    for deadline, due in ((sla.ACK, assignment.ack_due_at), (sla.RESOLVE, assignment.resolve_due_at)):
-        clock = sla.start(assignment.report_id, deadline, assignment.agency_code, assignment.assigned_at, due,
-                          fraction)
-        row = existing.get(deadline)
-        if row is None:
-            row = SlaClockRow(report_id=assignment.report_id, deadline=deadline, escalated_to="")
-            session.add(row)
-        row.escalated_to = ""
-        _write(row, clock)
+    rows = [{**clock_values(sla.start(report_id, deadline, agency_code, started_at, due, fraction)),
+             "escalated_to": ""}
+            for deadline, due in ((sla.ACK, ack_due), (sla.RESOLVE, resolve_due))]
+    existing = set() if new else {r.deadline for r in await assignment_rows.clocks_for_update(
+        conn, report_id, (sla.ACK, sla.RESOLVE))}
+    await assignment_rows.update_clocks(conn, [r for r in rows if r["deadline"] in existing])
+    await assignment_rows.insert_clocks(conn, [r for r in rows if r["deadline"] not in existing])
 
 
-async def _clock_rows(session, report_id: str, deadlines: tuple[str, ...]) -> dict[str, SlaClockRow]:  # noqa: ANN001
-    """The report's named clock rows, locked for update, in one query."""
-    q = (select(SlaClockRow).where(SlaClockRow.report_id == report_id, SlaClockRow.deadline.in_(deadlines))
-         .with_for_update())
-    return {row.deadline: row for row in (await session.scalars(q)).all()}
-
-
-async def stop_clocks(session, report_id: str, deadlines: tuple[str, ...], now: datetime) -> None:  # noqa: ANN001
+async def stop_clocks(conn: AsyncConnection, report_id: str, deadlines: tuple[str, ...],
+                      now: datetime) -> None:
     """Stop the named clocks of a report (already stopped or breached ones stay as they are)."""
-    for row in (await _clock_rows(session, report_id, deadlines)).values():
-        _write(row, sla.stop(to_clock(row), now))
+    stopped = []
+    for row in await assignment_rows.clocks_for_update(conn, report_id, deadlines):
+        clock = to_clock(row)
+        after = sla.stop(clock, now)
+        if after is not clock:
+            stopped.append(clock_values(after))
+    await assignment_rows.update_clocks(conn, stopped)
 
 
 async def escalation_target(session, agency_code: str) -> Agency:  # noqa: ANN001

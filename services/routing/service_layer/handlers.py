@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from congdanso.common.v1 import common_pb2
 from congdanso.reports.v1 import events_pb2 as reports_events
 from congdanso.reports.v1 import reports_pb2
 from congdanso.routing.v1 import events_pb2
+from services.routing.adapters import assignment_rows
 from services.routing.adapters.orm import Agency, Assignment, TransferRow
 from services.routing.domain import errors
 from services.routing.domain import rules as rules_mod
@@ -62,34 +64,38 @@ async def decide(session, *, kind: str, category_code: str, category_group: str,
     return decision, agency
 
 
-def _assigned_event(a: Assignment, agency: AgencyInfo, *, reopened: bool = False) -> events_pb2.ReportAssigned:
+def _assigned_event(a: Mapping[str, Any], agency: AgencyInfo, *,
+                    reopened: bool = False) -> events_pb2.ReportAssigned:
+    """report_assigned for an assignment's columns."""
     return events_pb2.ReportAssigned(
-        report_id=a.report_id, agency_code=agency.code,
-        agency_name=common_pb2.LocalizedText(vi=agency.name_vi, en=agency.name_en), rule_id=a.rule_id,
-        rule_version=a.rule_version, ack_due_at=ts(a.ack_due_at), resolve_due_at=ts(a.resolve_due_at),
-        triage=a.triage, reopened=reopened)
+        report_id=a["report_id"], agency_code=agency.code,
+        agency_name=common_pb2.LocalizedText(vi=agency.name_vi, en=agency.name_en), rule_id=a["rule_id"],
+        rule_version=a["rule_version"], ack_due_at=ts(a["ack_due_at"]), resolve_due_at=ts(a["resolve_due_at"]),
+        triage=a["triage"], reopened=reopened)
 
 
 async def assign_submitted(event, uow, now: Clock = utcnow) -> None:  # noqa: ANN001
     """reports.v1.report_submitted: decide the agency, start the clocks, emit report_assigned."""
     msg = event.parse(reports_events.ReportSubmitted)
-    if await uow.session.get(Assignment, msg.report_id) is not None:
-        return  # already routed (e.g. the same report re-announced): nothing to do
     kind = KIND_NAMES.get(msg.kind, "")
     decision, agency = await decide(uow.session, kind=kind, category_code=msg.category_code,
                                     category_group=msg.category_group, ward_code=msg.ward_code)
     at = now()
     ack_due, resolve_due = await deadlines(uow.session, msg.category_code, msg.category_group, at)
-    assignment = Assignment(
-        report_id=msg.report_id, agency_code=agency.code, rule_id=decision.rule.id if decision.rule else "",
-        rule_version=decision.rule.version if decision.rule else 0, reason=decision.reason[:300],
-        category_code=msg.category_code, category_group=msg.category_group, kind=kind, ward_code=msg.ward_code,
-        assigned_at=at, ack_due_at=ack_due, resolve_due_at=resolve_due, transfers=0,
-        triage=decision.triage, report_status="assigned")
-    uow.session.add(assignment)
-    await start_clocks(uow.session, assignment, new=True)  # a new assignment has no clocks yet
+    assignment = {
+        "report_id": msg.report_id, "agency_code": agency.code, "rule_id": decision.rule.id if decision.rule else "",
+        "rule_version": decision.rule.version if decision.rule else 0, "reason": decision.reason[:300],
+        "category_code": msg.category_code, "category_group": msg.category_group, "kind": kind,
+        "ward_code": msg.ward_code, "assigned_at": at, "ack_due_at": ack_due, "resolve_due_at": resolve_due,
+        "transfers": 0, "triage": decision.triage, "report_status": "assigned"}
+    # Insert-if-absent instead of a look-up first: one statement per report. The decision above
+    # reads and writes nothing, so computing it for a duplicate costs only CPU.
+    conn = await uow.session.connection()
+    if not await assignment_rows.insert_new_assignment(conn, assignment):
+        return  # already routed (e.g. the same report re-announced): nothing to do
+    await start_clocks(conn, msg.report_id, agency.code, at, ack_due, resolve_due, new=True)
     uow.emit(_assigned_event(assignment, agency))
-    if assignment.triage:
+    if decision.triage:
         log.warning("report needs triage", extra={"report_id": msg.report_id, "category": msg.category_code,
                                                   "ward": msg.ward_code, "reason": decision.reason})
         uow.emit(events_pb2.TriageNeeded(report_id=msg.report_id, category_code=msg.category_code,
@@ -101,28 +107,31 @@ async def apply_status_change(event, uow, now: Clock = utcnow) -> None:  # noqa:
     """reports.v1.report_status_changed: stop clocks on ack/finish; a resident's reopen reassigns."""
     msg = event.parse(reports_events.ReportStatusChanged)
     before, after = status_name(msg.from_status), status_name(msg.to_status)
-    reopen = before == "resolved" and after == "assigned" and msg.actor_role in REOPEN_ROLES
-    a = await uow.session.get(Assignment, msg.report_id, with_for_update=True)
-    if a is None:
-        if reopen or after == "in_progress" or after in FINISHED:
+    conn = await uow.session.connection()
+    if before == "resolved" and after == "assigned" and msg.actor_role in REOPEN_ROLES:
+        await _reassign_reopened(uow, conn, msg.report_id, now())
+    elif after == "in_progress" or after in FINISHED:
+        # the status first: writing it tells whether the assignment exists, and locks it
+        if not await assignment_rows.record_status(conn, msg.report_id, after):
             raise errors.AssignmentNotYetKnown(msg.report_id)  # the submission is still on its way: retry
-        return
-    if after == "in_progress":
-        await stop_clocks(uow.session, a.report_id, (sla_mod.ACK,), now())
-    elif after in FINISHED:
-        await stop_clocks(uow.session, a.report_id, (sla_mod.ACK, sla_mod.RESOLVE), now())
-    elif reopen:
-        await _reassign_reopened(uow, a, now())
-    a.report_status = after  # last: the clock query above then has nothing to flush first
+        stopping = (sla_mod.ACK,) if after == "in_progress" else (sla_mod.ACK, sla_mod.RESOLVE)
+        await stop_clocks(conn, msg.report_id, stopping, now())
+    else:
+        # only the recorded status changes (a report not assigned yet has none: nothing to do)
+        await assignment_rows.set_status(conn, msg.report_id, after)
 
 
-async def _reassign_reopened(uow, a: Assignment, at: datetime) -> None:  # noqa: ANN001
+async def _reassign_reopened(uow, conn, report_id: str, at: datetime) -> None:  # noqa: ANN001
     """Same agency, fresh deadlines from now, report_assigned again."""
+    a = await assignment_rows.assignment_for_update(conn, report_id)
+    if a is None:
+        raise errors.AssignmentNotYetKnown(report_id)  # the submission is still on its way: retry
     agency = await reference.agency(uow.session, a.agency_code)
-    a.assigned_at = at
-    a.ack_due_at, a.resolve_due_at = await deadlines(uow.session, a.category_code, a.category_group, at)
-    await start_clocks(uow.session, a)
-    uow.emit(_assigned_event(a, agency, reopened=True))
+    ack_due, resolve_due = await deadlines(uow.session, a.category_code, a.category_group, at)
+    changes = {"assigned_at": at, "ack_due_at": ack_due, "resolve_due_at": resolve_due, "report_status": "assigned"}
+    await assignment_rows.update_assignment(conn, report_id, **changes)
+    await start_clocks(conn, report_id, a.agency_code, at, ack_due, resolve_due)
+    uow.emit(_assigned_event({**a._mapping, **changes}, agency, reopened=True))
 
 
 def _check_transfer_request(principal: Principal, a: Assignment, to_code: str, reason: str) -> None:
@@ -162,7 +171,8 @@ async def transfer_report(uow, *, principal: Principal, report_id: str,  # noqa:
     a.triage = redirected
     a.reason = (f"transferred from {from_code}" + (" (transfer limit: operations centre)" if redirected else ""))
     a.ack_due_at, a.resolve_due_at = await deadlines(uow.session, a.category_code, a.category_group, at)
-    await start_clocks(uow.session, a)
+    await start_clocks(await uow.session.connection(), a.report_id, a.agency_code, at, a.ack_due_at,
+                       a.resolve_due_at)
     uow.emit(events_pb2.ReportTransferred(
         report_id=a.report_id, from_agency_code=from_code, to_agency_code=target.code, reason=reason,
         resolve_due_at=ts(a.resolve_due_at), ack_due_at=ts(a.ack_due_at),

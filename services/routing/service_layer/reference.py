@@ -5,7 +5,8 @@ per-process caches (servicekit.cache) of immutable snapshots:
 
 - rules: exact. Each read checks a fingerprint of the rules table (row count and newest
   created_at: every save inserts a version row) in the caller's transaction and reloads when it
-  moved, so the rule id and version recorded on an assignment are those a fresh read would give.
+  moved, so the rule id and version recorded on an assignment are those a fresh read would give
+  (on SQLite the fingerprint cannot move within a transaction: read once per transaction).
 - agencies, SLAs, calendar days: CACHE_SECONDS. Changes made in this process drop the cache at
   once (directory.py); another replica's change is seen within CACHE_SECONDS.
 """
@@ -47,6 +48,8 @@ class SlaTerms:
 
 DEFAULT_SLA = SlaTerms(ack_hours=8, resolve_hours=80, calendar="working")
 _rules = TtlCache(RULES_KEEP_SECONDS, max_entries=8)
+_RULES_FINGERPRINT = select(func.count(), func.max(RoutingRule.created_at))  # built once: read per report
+_FINGERPRINT_MEMO = "routing.rules_fingerprint"  # session.info key: (transaction, fingerprint)
 _tables = TtlCache(CACHE_SECONDS)
 
 
@@ -71,9 +74,27 @@ async def load_active_rules(session) -> list[rules_mod.Rule]:  # noqa: ANN001
     return [to_rule(r) for r in rows]
 
 
+async def rules_fingerprint(session) -> tuple:  # noqa: ANN001
+    """Row count and newest created_at of the rules table, as the caller's transaction sees it now.
+
+    SQLite: nothing but the transaction itself can change the table while it lasts (one writer per
+    file, and a reader's WAL snapshot is fixed), and rule saves never read it through here, so it is
+    read once per transaction (a consumer's whole batch). PostgreSQL (READ COMMITTED) may see
+    another replica's save at any statement, so it is read every time.
+    """
+    memo = session.info.get(_FINGERPRINT_MEMO)
+    if memo is not None and memo[0] is session.sync_session.get_transaction():
+        return memo[1]
+    conn = await session.connection()  # no autoflush: there are never pending rule rows here
+    fingerprint = tuple((await conn.execute(_RULES_FINGERPRINT)).one())
+    if conn.dialect.name == "sqlite":
+        session.info[_FINGERPRINT_MEMO] = (session.sync_session.get_transaction(), fingerprint)
+    return fingerprint
+
+
 async def active_rules(session) -> list[rules_mod.Rule]:  # noqa: ANN001
     """`load_active_rules`, served from the cache while the rules table has not changed."""
-    fingerprint = tuple((await session.execute(select(func.count(), func.max(RoutingRule.created_at)))).one())
+    fingerprint = await rules_fingerprint(session)
 
     async def load() -> tuple[rules_mod.Rule, ...]:
         return tuple(await load_active_rules(session))

@@ -258,3 +258,31 @@ async def test_daily_cap_and_rate_hold_the_rest_until_allowed(db, directory, clo
     assert await slow.run_once() == 1 and await slow.run_once() == 0
     clock.advance(minutes=1)
     assert await slow.run_once() == 1
+
+
+class CutShort(FakePushSender):
+    """Sends the first push, then the pass is cancelled mid-send (a shutdown)."""
+
+    async def send(self, user_id: str, title: str, body: str, data: dict[str, str]) -> str:
+        if self.sent:
+            raise asyncio.CancelledError
+        return await super().send(user_id, title, body, data)
+
+
+async def test_outcomes_of_a_pass_cut_short_are_recorded_and_the_interrupted_send_is_not_repeated(
+        db, directory, clock, tmp_path):
+    users = [await resident(db, channels=("push",)) for _ in range(2)]
+    for user in users:
+        await assign(db, user, clock)
+    push = CutShort()
+    with pytest.raises(asyncio.CancelledError):
+        await make_worker(db, directory, clock, tmp_path, push=push).run_once()
+    by_user = {d.user_id: d for d in await db.deliveries()}
+    [sent] = push.sent
+    assert by_user[sent["user_id"]].status == DELIVERED       # recorded although the pass did not finish
+    [cut] = [u for u in users if u != sent["user_id"]]
+    assert by_user[cut].status == SENDING                     # claimed, its send interrupted
+    clock.advance(minutes=11)
+    await make_worker(db, directory, clock, tmp_path, push=push).run_once()
+    assert (await db.deliveries(Delivery.user_id == cut))[0].status == TECHNICAL
+    assert len(push.sent) == 1

@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import pytest
 
+from congdanso.reports.v1 import events_pb2 as reports_events
 from congdanso.reports.v1 import reports_pb2
 from services.routing.domain import errors
 from services.routing.service_layer import handlers, views
 from servicekit.auth import Principal
-from tests.integration.routing.conftest import BEN_THANH, OFFICER, OPERATOR, T0
+from tests.integration.routing.conftest import BEN_THANH, OFFICER, OPERATOR, T0, received
 
 H = timedelta(hours=1)
 
@@ -42,6 +43,17 @@ async def test_submission_is_assigned_once_with_rule_version_deadlines_and_clock
     assert c["ack"].due_at == T0 + 0.5 * H and c["ack"].warn_at == T0 + 0.4 * H
     assert c["resolve"].next_at == T0 + 4.8 * H
     assert not await env.events("TriageNeeded")
+
+
+async def test_a_report_announced_twice_in_one_batch_is_assigned_once(env):
+    msg = reports_events.ReportSubmitted(report_id="r1", kind=reports_pb2.REPORT_KIND_INCIDENT,
+                                         category_code="flooding", category_group="drainage", ward_code=BEN_THANH)
+    async with env.uow() as uow:  # one unit of work, as the consumer applies a fetched batch
+        for _ in range(2):
+            await handlers.assign_submitted(received(msg), uow, now=lambda: T0)
+        await uow.commit()
+    assert len(await env.events("ReportAssigned")) == 1
+    assert len((await view(env, "r1")).clocks) == 2
 
 
 async def test_unclaimed_report_goes_to_ioc_triage_and_raises_an_alert(env):

@@ -239,3 +239,52 @@ async def test_a_failing_event_in_a_batch_does_not_hold_back_the_others(env):
     assert await _effect_counts(env) == {i: 1 for i in ids if i != bad}
     assert consumer.applied == 5
     assert calls[bad] == 3  # once in the rolled-back batch, then its two deliveries one by one
+
+
+async def test_consumer_takes_a_lone_event_at_once_and_a_backlog_in_batches(env):
+    """A trickle must not wait for a batch to fill (nats-py's fetch(n) waits for n or its timeout)."""
+    consumer = _consumer(env, _effect("a"), batch=4)
+    await env.js.add_consumer("REPORTS", consumer.config())
+    sub = await env.js.pull_subscribe_bind(durable=consumer.durable, stream="REPORTS")
+    relay = OutboxRelay(env.engine, outbox, env.js)
+
+    await env.write_events(1)
+    await relay.publish_pending()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    lone = await consumer.next_messages(sub)
+    waited = loop.time() - started
+    assert len(lone) == 1
+    assert waited < 0.5, f"a lone event waited {waited:.3f} s for company"  # fetch's own timeout is 1 s
+    await lone[0].ack()
+
+    ids = await env.write_events(6, per_tx=6)
+    await relay.publish_pending()
+    first = await consumer.next_messages(sub)     # after one message, the backlog in batches of 4
+    second = await consumer.next_messages(sub)
+    got = [received(m).id for m in first + second]
+    assert [len(first), len(second)] == [4, 2]
+    assert got == ids
+    for m in first + second:
+        await m.ack()
+    with pytest.raises(asyncio.TimeoutError):  # nothing left: back to waiting for one
+        await consumer.next_messages(sub)
+    assert consumer._backlog is False
+
+
+async def test_running_relay_marks_rows_sent_lazily_but_never_publishes_twice(env):
+    """SQLite: marks wait until the relay runs out of rows; PostgreSQL marks in the claiming transaction."""
+    ids = await env.write_events(30, per_tx=10)
+    relay = OutboxRelay(env.engine, outbox, env.js, batch=10)
+    assert await relay.publish_pending(defer_marks=True) == 10
+    assert await relay.publish_pending(defer_marks=True) == 10
+    sqlite = env.engine.dialect.name == "sqlite"
+    assert await env.unsent() == (30 if sqlite else 10)   # published, acknowledged, not yet marked
+    assert await relay.publish_pending(defer_marks=True) == 10
+    assert await relay.publish_pending(defer_marks=True) == 0  # nothing new: the marks are written
+    assert await env.unsent() == 0
+    assert await env.stream_ids() == ids                       # each event exactly once, in order
+    more = await env.write_events(5)
+    assert await relay.publish_pending() == 5                  # without defer_marks: marked at once
+    assert await env.unsent() == 0
+    assert (await env.stream_ids())[-5:] == more

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -121,3 +122,36 @@ def test_internal_caller_needs_the_exact_shared_token():
     assert internal_caller((("x-cds-internal", "s3cret"),), "s3cret") is None
     assert internal_caller((("authorization", "Bearer s3cret"),), "s3cret") is None
 
+
+
+async def test_a_remembered_token_is_still_refused_once_expired_or_its_key_is_gone(setup, monkeypatch):
+    private, jwk, _, verifier = setup
+    verifier.leeway = 0
+    exp = int(time.time()) + 1
+    token = jwt.encode(claims(exp=exp), private, "EdDSA", headers={"kid": "k1"})
+    assert (await verifier.verify(token)).user_id == "u1"
+    decodes = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **kw: decodes.append(1) or real_decode(*a, **kw))
+    assert (await verifier.verify(token)).user_id == "u1"
+    assert decodes == []                                   # the second use costs no signature check
+    await asyncio.sleep(exp - time.time() + 0.05)
+    with pytest.raises(Unauthenticated) as err:
+        await verifier.verify(token)
+    assert err.value.code == "token_expired"
+
+    fresh = jwt.encode(claims(), private, "EdDSA", headers={"kid": "k1"})
+    assert (await verifier.verify(fresh)).user_id == "u1"
+    verifier._keys.pop("k1")                               # the key left the key set (a refetch agrees)
+    verifier._fetch = Jwks().__call__
+    with pytest.raises(Unauthenticated):
+        await verifier.verify(fresh)
+
+
+async def test_remembered_tokens_are_bounded(setup):
+    private, _, _, verifier = setup
+    verifier.remember = 3
+    tokens = [jwt.encode(claims(sub=f"u{i}"), private, "EdDSA", headers={"kid": "k1"}) for i in range(5)]
+    for t in tokens:
+        await verifier.verify(t)
+    assert list(verifier._verified) == tokens[2:]
