@@ -43,6 +43,14 @@ def received(msg) -> ReceivedEvent:  # noqa: ANN001
     )
 
 
+def _pending(msg) -> int:  # noqa: ANN001
+    """How many messages the consumer still has after `msg` (from its reply subject); 1 if unknown."""
+    try:
+        return msg.metadata.num_pending or 0
+    except Exception:  # noqa: BLE001 - not a JetStream message: assume more may follow
+        return 1
+
+
 class Consumer:
     """Applies each event once: effect and inbox row commit together; ack follows the commit."""
 
@@ -95,17 +103,21 @@ class Consumer:
         """The next messages: a lone event as soon as it arrives, a backlog in batches.
 
         nats-py's `fetch(n)` returns only when n messages arrived or its timeout passed, so under a
-        trickle every event would wait up to that timeout. When idle we wait for one message;
-        after one, we take what else is there (up to `batch`), lingering at most `top_up_wait`,
-        and go back to waiting for one when nothing more came.
+        trickle every event would wait up to that timeout. So we wait for one message; when the
+        server says more are pending behind it (`num_pending`), we take up to `batch` of them,
+        lingering at most `top_up_wait`, until it says none are left.
         """
         if self._backlog:
             try:
-                return await sub.fetch(self.batch, timeout=self.top_up_wait)
+                msgs = await sub.fetch(self.batch, timeout=self.top_up_wait)
             except (NatsTimeout, asyncio.TimeoutError):
-                self._backlog = False
+                msgs = []
+            if msgs:
+                self._backlog = _pending(msgs[-1]) > 0
+                return msgs
+            self._backlog = False
         msgs = await sub.fetch(1, timeout=1.0)
-        self._backlog = True
+        self._backlog = _pending(msgs[-1]) > 0
         return msgs
 
     def stop(self) -> None:

@@ -5,8 +5,8 @@ drops duplicates inside the stream's window), and marks rows sent only after the
 PostgreSQL an advisory lock keeps one relay active per database so order holds with replicas.
 
 On SQLite the running relay marks rows sent lazily: it remembers the highest sequence number
-acknowledged and reads past it, and writes the marks when it runs out of rows (or has `mark_every`
-waiting). Marking takes the process's write turn, which under load queues behind every request
+acknowledged and reads past it, and writes the marks when nothing was committed for `idle_poll`
+(or `mark_every` wait). Marking takes the process's write turn, which under load queues behind every request
 that writes; doing that after each batch held the next batch's publication back by the whole
 queue. A crash before the marks only republishes rows JetStream and the consumers' inboxes
 already drop as duplicates.
@@ -108,15 +108,19 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if sent == 0:
+            if sent < self.batch:   # drained (a commit meanwhile has set the wake-up again)
                 try:
                     await asyncio.wait_for(self.wakeup.wait(), self.idle_poll)
                 except TimeoutError:
-                    pass
+                    await self._quiet()
+        await self._quiet()
+
+    async def _quiet(self) -> None:
+        """Nothing committed for a while, or stopping: write the deferred marks (SQLite)."""
         try:
             await self._mark_pending()
-        except Exception:  # noqa: BLE001 - unmarked rows are republished and dropped as duplicates
-            log.warning("outbox relay could not mark its last rows sent")
+        except Exception as exc:  # noqa: BLE001 - kept for the next try (a crash: republished, dropped as duplicates)
+            log.warning("outbox relay could not mark rows sent", extra={"error": type(exc).__name__})
 
     def stop(self) -> None:
         """Ask the loop to finish after the current batch."""
@@ -127,7 +131,7 @@ class OutboxRelay:
         """Publish one batch of unsent rows in order; returns how many were acknowledged.
 
         Rows are marked sent before returning, except on SQLite with `defer_marks` (the running
-        relay), where marks wait until a call finds nothing new or `mark_every` rows wait.
+        relay), where marks wait until the relay is idle or `mark_every` rows wait.
         """
         dialect = self.engine.dialect.name
         if dialect != "postgresql":
@@ -139,7 +143,7 @@ class OutboxRelay:
                 async with conn.begin():
                     rows = (await conn.execute(query)).all()
             sent = await self._publish_rows(None, rows, mark=False)
-            if not defer_marks or not rows or len(self._unmarked) >= self.mark_every:
+            if not defer_marks or len(self._unmarked) >= self.mark_every:
                 await self._mark_pending()
             return sent
         async with self.engine.begin() as conn:
