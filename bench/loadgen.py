@@ -288,10 +288,10 @@ async def _pipeline(job: dict) -> dict:
                 # slow poll during a burst does not let items scroll out of one page unseen
                 cursor, top = "", ""
                 for _page in range(20):
-                    # one small page per poll (the resident gets a few items per 25 ms) and more only
-                    # when needed: a 100-item page 40 times a second cost the system more than the
-                    # reports themselves
-                    params = {"limit": POLL_PAGE, **({"cursor": cursor} if cursor else {})}
+                    # a small first page (the resident gets a few items per 25 ms; a 100-item page
+                    # 40 times a second cost the system more than the reports themselves), then
+                    # full pages while catching up (up to 20 x 100 items behind)
+                    params = {"limit": 100, "cursor": cursor} if cursor else {"limit": POLL_PAGE}
                     t1 = time.perf_counter()
                     status, data = await pool.exchange("GET", f"/api/v1/notifications?{urlencode(params)}",
                                                        None, headers)
