@@ -193,7 +193,10 @@ def _drop_pending(session: Session, transaction) -> None:  # noqa: ANN001
 
 
 def rebuild_sql(dialect: str) -> list[str]:
-    """Statements recomputing the whole roll-up from reports (after bulk loads that bypass the ORM)."""
+    """Statements recomputing the whole roll-up from reports (after bulk loads that bypass the ORM),
+    to run in one transaction. On PostgreSQL the first locks the roll-up against other writers (readers
+    go on): a running service's transactions then wait for the rebuild and add their changes on top,
+    instead of deadlocking with it on the rows both rewrite."""
     if dialect == "sqlite":
         day = "substr(submitted_at, 1, 10)"
         sec = "CAST(strftime('%s', substr({}, 1, 19)) AS INTEGER)"
@@ -207,7 +210,8 @@ def rebuild_sql(dialect: str) -> list[str]:
         durations = f"string_agg(lpad(to_hex({us}), 16, '0'), '')"
     statuses = ", ".join(f"sum(CASE WHEN status = '{s.value}' THEN 1 ELSE 0 END)" for s in Status)
     on_time = "resolved_at IS NOT NULL AND (resolve_due_at IS NULL OR resolved_at <= resolve_due_at)"
-    out = ["DELETE FROM report_stats_daily"]
+    out = ([] if dialect == "sqlite" else ["LOCK TABLE report_stats_daily IN EXCLUSIVE MODE"])
+    out.append("DELETE FROM report_stats_daily")
     for dim, col in DIMS.items():
         out.append(
             f"INSERT INTO report_stats_daily (dim, day, key, {', '.join(COUNTS)}, durations) "
