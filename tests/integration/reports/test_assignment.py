@@ -3,9 +3,7 @@ event, the version and the stats roll-up end up as the ORM path left them (SQLit
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -15,30 +13,14 @@ from congdanso.reports.v1 import events_pb2
 from congdanso.routing.v1 import events_pb2 as routing_events
 from services.reports.adapters import rollup, search
 from services.reports.adapters.orm import Report, ReportStatsDaily, TimelineEntry, outbox
-from services.reports.adapters.seed import load_reference_data
 from services.reports.service_layer import handlers, lifecycle
-from services.reports.service_layer.unit_of_work import ReportsUnitOfWork
-from servicekit import migrate
 from servicekit.auth import Principal
-from servicekit.db import make_engine, session_factory
 from servicekit.events import ReceivedEvent, new_id
 from servicekit.protoutil import timestamp
 from tests.conftest import POSTGRES
 
-ROOT = Path(__file__).resolve().parents[3]
 CITIZEN = Principal(user_id="u-1", role="citizen")
 DUE = datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
-
-
-@pytest.fixture
-async def uow_factory(database_url):
-    url = database_url("reports")
-    await asyncio.to_thread(migrate.upgrade, ROOT / "services/reports/migrations", url)
-    await load_reference_data(url)
-    engine = make_engine(url)
-    sessions = session_factory(engine)
-    yield lambda **kw: ReportsUnitOfWork(sessions, outbox, **kw)
-    await engine.dispose()
 
 
 async def submit(uow_factory, description: str = "Đường Lê Lợi ngập nước sâu") -> str:  # noqa: ANN001

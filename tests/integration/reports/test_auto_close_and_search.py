@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from services.reports.adapters.orm import Report, TimelineEntry, outbox
-from services.reports.adapters.seed import load_reference_data
 from services.reports.service_layer import handlers, lifecycle, queries
-from services.reports.service_layer.unit_of_work import ReportsUnitOfWork
-from servicekit import migrate
 from servicekit.auth import Principal
-from servicekit.db import make_engine, session_factory
 
-ROOT = Path(__file__).resolve().parents[3]
 CITIZEN = Principal(user_id="u-1", role="citizen")
-
-
-@pytest.fixture
-async def uow_factory(database_url):
-    url = database_url("reports")
-    await __import__("asyncio").to_thread(migrate.upgrade, ROOT / "services/reports/migrations", url)
-    await load_reference_data(url)
-    engine = make_engine(url)
-    sessions = session_factory(engine)
-    yield lambda **kw: ReportsUnitOfWork(sessions, outbox, **kw)
-    await engine.dispose()
 
 
 async def submit(uow_factory, description: str, category: str = "flooding") -> str:  # noqa: ANN001

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import uuid
-from pathlib import Path
 
 import boto3
 import httpx
@@ -15,17 +14,11 @@ from moto.server import ThreadedMotoServer
 from PIL import Image
 
 from services.reports.adapters.media_store import S3MediaStore, build_media_store
-from services.reports.adapters.orm import outbox
-from services.reports.adapters.seed import load_reference_data
 from services.reports.config import ReportsSettings
 from services.reports.domain.errors import PhotoRequired
 from services.reports.service_layer import handlers, media
-from services.reports.service_layer.unit_of_work import ReportsUnitOfWork
-from servicekit import migrate
 from servicekit.auth import Principal
-from servicekit.db import make_engine, session_factory
 
-ROOT = Path(__file__).resolve().parents[3]
 REGION, KEY_ID, SECRET = "ap-southeast-1", "testing-key-id", "testing-secret"
 CITIZEN = Principal(user_id="u-1", role="citizen")
 AGENCY_SYSTEM = Principal(user_id="client-1", role="client", agency_code="ubnd_26743",
@@ -94,17 +87,6 @@ async def test_concurrent_puts_share_one_client(s3_url, bucket):
     await asyncio.gather(*(store.put(f"k{i}", bytes([i]) * 1000) for i in range(12)))
     got = await asyncio.gather(*(store.get(f"k{i}") for i in range(12)))
     assert got == [bytes([i]) * 1000 for i in range(12)]
-
-
-@pytest.fixture
-async def uow_factory(database_url):
-    url = database_url("reports")
-    await asyncio.to_thread(migrate.upgrade, ROOT / "services/reports/migrations", url)
-    await load_reference_data(url)
-    engine = make_engine(url)
-    sessions = session_factory(engine)
-    yield lambda **kw: ReportsUnitOfWork(sessions, outbox, **kw)
-    await engine.dispose()
 
 
 def dumping(**extra) -> handlers.SubmitReport:  # noqa: ANN003
