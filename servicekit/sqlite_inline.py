@@ -11,23 +11,29 @@ the loop is blocked only for the statement's own time.
 SQLAlchemy's aiosqlite dialect is kept (its SQL compilation, types and pool); only the driver
 connection it wraps is this one, passed as `async_creator`. Every coroutine here completes without
 suspending, so awaiting it costs a greenlet switch, not a loop iteration.
+
+The exception is a statement that runs long by design (an announcement's 5,000-row INSERT ... SELECT):
+inline it would stall every request of the process for its whole time. Inside `offloaded(...)` a
+connection runs its statements and commit on a worker thread instead; sqlite3 releases the GIL while
+SQLite works, so the loop goes on serving (readers never wait for a writer in WAL mode).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 
 class InlineCursor:
     """The cursor API SQLAlchemy's async adapter awaits, over a sqlite3 cursor."""
 
-    __slots__ = ("_cursor",)
+    __slots__ = ("_cursor", "_owner")
 
-    def __init__(self, cursor: sqlite3.Cursor):
-        self._cursor = cursor
+    def __init__(self, cursor: sqlite3.Cursor, owner: InlineConnection):
+        self._cursor, self._owner = cursor, owner
 
     async def __aenter__(self) -> InlineCursor:
         return self
@@ -36,14 +42,18 @@ class InlineCursor:
         self._cursor.close()
 
     async def execute(self, sql: str, parameters: Any = None) -> InlineCursor:
-        if parameters is None:
-            self._cursor.execute(sql)
+        args = (sql,) if parameters is None else (sql, parameters)
+        if self._owner.offload:
+            await asyncio.to_thread(self._cursor.execute, *args)
         else:
-            self._cursor.execute(sql, parameters)
+            self._cursor.execute(*args)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
-        self._cursor.executemany(sql, parameters)
+        if self._owner.offload:
+            await asyncio.to_thread(self._cursor.executemany, sql, parameters)
+        else:
+            self._cursor.executemany(sql, parameters)
         return self
 
     async def fetchone(self) -> Any:
@@ -104,6 +114,7 @@ class InlineConnection:
 
     def __init__(self, conn: sqlite3.Connection):
         self._conn: sqlite3.Connection | None = conn
+        self.offload = False   # run statements and commit on a worker thread (see `offloaded`)
 
     @classmethod
     async def open(cls, database: str, **kwargs: Any) -> InlineConnection:
@@ -119,7 +130,7 @@ class InlineConnection:
         return self._require().isolation_level
 
     def cursor(self) -> InlineCursor:
-        return InlineCursor(self._require().cursor())
+        return InlineCursor(self._require().cursor(), self)
 
     async def execute(self, sql: str, parameters: Any = None) -> InlineCursor:
         return await self.cursor().execute(sql, parameters)
@@ -128,7 +139,10 @@ class InlineConnection:
         self._require().create_function(*args, **kwargs)
 
     async def commit(self) -> None:
-        self._require().commit()
+        if self.offload:
+            await asyncio.to_thread(self._require().commit)
+        else:
+            self._require().commit()
 
     async def rollback(self) -> None:
         self._require().rollback()
@@ -148,3 +162,19 @@ class InlineConnection:
         if self._conn is None:
             raise ValueError("no active connection")
         return self._conn
+
+
+@contextlib.asynccontextmanager
+async def offloaded(session) -> AsyncIterator[None]:  # noqa: ANN001
+    """Within the block, `session`'s connection (if it is an InlineConnection) runs its statements and
+    commit on a worker thread, so a long statement does not stall the event loop. No-op elsewhere."""
+    raw = await (await session.connection()).get_raw_connection()
+    driver = getattr(raw, "driver_connection", None)
+    if not isinstance(driver, InlineConnection):
+        yield
+        return
+    driver.offload = True
+    try:
+        yield
+    finally:
+        driver.offload = False

@@ -19,6 +19,7 @@ from services.notify.domain.errors import AnnouncementInvalid, AnnouncementScope
 from services.notify.service_layer.notifying import Clock, utcnow
 from servicekit.auth import Principal
 from servicekit.events import new_id
+from servicekit.sqlite_inline import offloaded
 
 WARD = re.compile(r"^\d{5}$")
 PENDING, DONE = "pending", "done"
@@ -98,7 +99,11 @@ def _item_id(prefix_id: str, seq):  # noqa: ANN001, ANN202
 
 
 async def fan_out_chunk(uow, ann: Announcement, chunk: int) -> int:  # noqa: ANN001
-    """Write the next `chunk` inbox items with one INSERT ... SELECT; returns how many."""
+    """Write the next `chunk` inbox items with one INSERT ... SELECT; returns how many.
+
+    On SQLite the INSERT and the commit run on a worker thread (`offloaded`): inline, their tens of
+    milliseconds would stall every inbox request of the process once per chunk, for the whole fan-out.
+    The short statements stay inline (each hand-over to the thread costs a loop wake-up)."""
     after = ann.fanout_after
     bound_q = (select(Recipient.user_id).where(_audience(ann), Recipient.user_id > after)
                .order_by(Recipient.user_id).offset(chunk - 1).limit(1))
@@ -113,14 +118,16 @@ async def fan_out_chunk(uow, ann: Announcement, chunk: int) -> int:  # noqa: ANN
             .where(window))
     cols = ["id", "user_id", "type", "title", "body", "report_id", "dedupe_key", "created_at", "template_version",
             "announcement_id", "urgent"]
-    result = await uow.session.execute(Notification.__table__.insert().from_select(cols, rows))
+    async with offloaded(uow.session):
+        result = await uow.session.execute(Notification.__table__.insert().from_select(cols, rows))
     written = result.rowcount if result.rowcount and result.rowcount > 0 else 0
     last = upper or await uow.session.scalar(
         select(func.max(Recipient.user_id)).where(_audience(ann), Recipient.user_id > after))
     await uow.session.execute(update(Announcement).where(Announcement.id == ann.id).values(
         fanout_after=last or after, recipients=Announcement.recipients + written,
         fanout_status=PENDING if upper else DONE))
-    await uow.commit()
+    async with offloaded(uow.session):
+        await uow.commit()
     return written
 
 
