@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"run only these (repeatable): {', '.join(SCENARIOS)}; footprint always runs")
     parser.add_argument("--postgres", action="store_true", default=os.environ.get("CDS_BENCH_POSTGRES") == "1",
                         help="fresh PostgreSQL databases (CDS_BENCH_PG_DSN) instead of SQLite; or CDS_BENCH_POSTGRES=1")
-    parser.add_argument("--keep", action="store_true", help="keep the run's var dir (logs, databases, profiles)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the run's var dir (logs, SQLite files, profiles) and PostgreSQL databases")
     parser.add_argument("--profile", action="store_true",
                         help="record py-spy profiles of every platform process during each load job (pip install py-spy)")
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",

@@ -25,6 +25,7 @@ from importlib import metadata
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from bench import loadgen, procstat, seed
 from servicekit.procs import wait_for_port
@@ -166,12 +167,12 @@ class Bench:
 
     async def start_system(self) -> float:
         if self.opts.postgres:
-            base = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+            base = make_url(PG_DSN).set(drivername="postgresql+asyncpg")
             for svc in SERVICES:
                 db = f"cds_bench_{svc}_{uuid.uuid4().hex[:8]}"
                 await self._pg(f'CREATE DATABASE "{db}"')
                 self.pg_dbs.append(db)
-                self.db_urls[svc] = f"{base}/{db}"
+                self.db_urls[svc] = base.set(database=db).render_as_string(hide_password=False)
         cfg = SystemConfig.for_tests(self.var / "var", database_urls=dict(self.db_urls), extra_env=dict(NO_EDGE_LIMITS))
         self.db_urls = dict(cfg.database_urls)
         self.sup = Supervisor(cfg)
@@ -206,12 +207,12 @@ class Bench:
         if self.sup is not None:
             await self.sup.stop()
         self.lg.close()
-        for db in self.pg_dbs:
-            await self._pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         if not self.opts.keep:
+            for db in self.pg_dbs:
+                await self._pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
             shutil.rmtree(self.var, ignore_errors=True)
         else:
-            self.say(f"kept {self.var}")
+            self.say(f"kept {self.var}" + (f" and databases {', '.join(self.pg_dbs)}" if self.pg_dbs else ""))
 
     @property
     def base(self) -> str:

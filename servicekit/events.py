@@ -33,15 +33,17 @@ class Event:
     event_type: str
     id: str = field(default_factory=new_id)
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    trace: dict[str, str] | None = None   # W3C headers of the span it was emitted in (None: the commit's)
 
     @classmethod
-    def of(cls, service: str, message: Message) -> Event:
+    def of(cls, service: str, message: Message, *, trace: dict[str, str] | None = None) -> Event:
         """Wrap a protobuf event message of `service`."""
         name = event_name(message)
         return cls(
             subject=f"{service}.v1.{name}",
             payload=message.SerializeToString(),
             event_type=message.DESCRIPTOR.full_name,
+            trace=trace,
         )
 
 

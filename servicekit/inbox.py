@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 
 from nats.errors import TimeoutError as NatsTimeout
@@ -20,6 +22,22 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
 Handler = Callable[[ReceivedEvent, object], Awaitable[None]]
+# Applies several events in one unit of work with set-based statements (a few round trips per batch
+# instead of a few per event): it must have exactly the effect of `Handler` applied to each in order.
+BatchHandler = Callable[[list[ReceivedEvent], object], Awaitable[None]]
+_consumer_name: contextvars.ContextVar[str] = contextvars.ContextVar("cds_consumer", default="")
+
+
+@contextlib.contextmanager
+def consuming(event: ReceivedEvent, *, batch: int = 1) -> Iterator[trace.Span]:
+    """The span of handling one event, child of the span that emitted it: events emitted inside
+    (`uow.emit`) carry it on. Batch handlers wrap each event's part of the work in it."""
+    with tracer.start_as_current_span(
+        f"consume {event.subject}", context=extract_context(event.headers), kind=trace.SpanKind.CONSUMER,
+        attributes={"messaging.system": "nats", "messaging.consumer.group.name": _consumer_name.get(),
+                    "messaging.batch.message_count": batch},
+    ) as span:
+        yield span
 
 
 def inbox_table(metadata: MetaData) -> Table:
@@ -56,12 +74,14 @@ class Consumer:
 
     def __init__(self, js, *, service: str, purpose: str, stream: str, subjects: list[str],  # noqa: ANN001
                  handler: Handler, uow_factory: Callable[[], object], inbox: Table,
-                 max_deliver: int = 5, backoff: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0),
+                 batch_handler: BatchHandler | None = None, max_deliver: int = 5,
+                 backoff: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0),
                  batch: int = 64, ack_wait: float = 30.0, top_up_wait: float = 0.005):
         self.js, self.stream, self.subjects = js, stream, subjects
         self.durable = f"{service}-{purpose}"
         self.dlq_subject = f"{service}.dlq.{purpose}"
         self.handler, self.uow_factory, self.inbox = handler, uow_factory, inbox
+        self.batch_handler = batch_handler
         self.max_deliver, self.backoff, self.batch, self.ack_wait = max_deliver, backoff, batch, ack_wait
         self.top_up_wait = top_up_wait
         self.applied = 0
@@ -127,11 +147,8 @@ class Consumer:
     async def process(self, msg) -> None:  # noqa: ANN001
         """Apply one message; ack after commit, nak with back-off on failure, dead-letter at the end."""
         event = received(msg)
-        with tracer.start_as_current_span(
-            f"consume {event.subject}", context=extract_context(event.headers),
-            kind=trace.SpanKind.CONSUMER,
-            attributes={"messaging.system": "nats", "messaging.consumer.group.name": self.durable},
-        ):
+        _consumer_name.set(self.durable)
+        with consuming(event):
             try:
                 await self.apply(event)
             except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
@@ -169,37 +186,36 @@ class Consumer:
     async def apply_batch(self, msgs: list) -> bool:
         """Group commit: apply a fetched batch in one transaction, then ack every message.
 
-        One write transaction instead of one per event. Any failure (a handler error, a
-        concurrent replica, a lost connection) rolls the whole batch back and returns False; the
-        caller then applies the messages one by one, where retries and dead-lettering happen.
+        One write transaction instead of one per event, and with a `batch_handler` a few statements
+        for the whole batch. Any failure (a handler error, a concurrent replica, a lost connection)
+        rolls the whole batch back and returns False; the caller then applies the messages one by
+        one with `handler`, where retries and dead-lettering happen.
         """
         events = [received(m) for m in msgs]
         if not all(e.id for e in events):
             return False
-        applied = 0
+        _consumer_name.set(self.durable)
         try:
             async with self.uow_factory() as uow:
                 seen = set((await uow.session.scalars(select(self.inbox.c.event_id).where(
                     self.inbox.c.consumer == self.durable,
                     self.inbox.c.event_id.in_({e.id for e in events})))).all())
-                now = datetime.now(UTC)
-                rows = []
+                fresh = []
                 for event in events:
-                    if event.id in seen:
-                        continue
-                    seen.add(event.id)
-                    await asyncio.sleep(0)   # let requests run between events (SQLite runs inline)
-                    with tracer.start_as_current_span(
-                        f"consume {event.subject}", context=extract_context(event.headers),
-                        kind=trace.SpanKind.CONSUMER,
-                        attributes={"messaging.system": "nats", "messaging.consumer.group.name": self.durable,
-                                    "messaging.batch.message_count": len(events)},
-                    ):
-                        await self.handler(event, uow)
-                    rows.append({"consumer": self.durable, "event_id": event.id, "processed_at": now})
-                    applied += 1
-                if rows:
-                    await uow.session.execute(self.inbox.insert(), rows)
+                    if event.id not in seen:
+                        seen.add(event.id)
+                        fresh.append(event)
+                if self.batch_handler is not None and fresh:
+                    await self._batch(fresh, uow)
+                else:
+                    for event in fresh:
+                        await asyncio.sleep(0)   # let requests run between events (SQLite runs inline)
+                        with consuming(event, batch=len(events)):
+                            await self.handler(event, uow)
+                if fresh:
+                    now = datetime.now(UTC)
+                    await uow.session.execute(self.inbox.insert(), [
+                        {"consumer": self.durable, "event_id": e.id, "processed_at": now} for e in fresh])
                 await uow.commit()
         except asyncio.CancelledError:
             raise
@@ -207,10 +223,25 @@ class Consumer:
             log.info("batch rolled back, applying one by one",
                      extra={"consumer": self.durable, "size": len(events), "error": type(exc).__name__})
             return False
-        self.applied += applied
+        self.applied += len(fresh)
         for msg in msgs:
             await self.ack(msg)
         return True
+
+    async def _batch(self, events: list[ReceivedEvent], uow) -> None:  # noqa: ANN001
+        """Run the batch handler in one span linked to every event's (each event's own span is the
+        handler's, see `consuming`)."""
+        links = []
+        for event in events:
+            parent = trace.get_current_span(extract_context(event.headers)).get_span_context()
+            if parent.is_valid:
+                links.append(trace.Link(parent))
+        with tracer.start_as_current_span(
+            f"consume batch {self.durable}", kind=trace.SpanKind.CONSUMER, links=links,
+            attributes={"messaging.system": "nats", "messaging.consumer.group.name": self.durable,
+                        "messaging.batch.message_count": len(events)},
+        ):
+            await self.batch_handler(events, uow)
 
     async def _failed(self, msg, event: ReceivedEvent, exc: Exception) -> None:  # noqa: ANN001
         """Retry later, or park the event on the dead-letter subject after the last try."""

@@ -53,16 +53,16 @@ def outbox_table(metadata: MetaData) -> Table:
 
 
 def outbox_rows(events: list[Event]) -> list[dict]:
-    """Rows for `events`, capturing the current trace context so consumers continue the trace."""
-    trace_headers = inject_headers()
-    return [
-        {
-            "event_id": e.id, "subject": e.subject, "event_type": e.event_type,
-            "payload": e.payload, "occurred_at": e.occurred_at,
-            "headers": json.dumps(trace_headers),
-        }
-        for e in events
-    ]
+    """Rows for `events`, with the trace context each was emitted in (else the current one) so
+    consumers continue the trace."""
+    current = None
+    rows = []
+    for e in events:
+        if e.trace is None and current is None:
+            current = json.dumps(inject_headers())
+        rows.append({"event_id": e.id, "subject": e.subject, "event_type": e.event_type, "payload": e.payload,
+                     "occurred_at": e.occurred_at, "headers": current if e.trace is None else json.dumps(e.trace)})
+    return rows
 
 
 async def write_outbox(session: AsyncSession, table: Table, events: list[Event]) -> None:

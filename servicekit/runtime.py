@@ -13,7 +13,7 @@ from servicekit import natsio
 from servicekit.auth import JwtVerifier
 from servicekit.db import make_engine, session_factory
 from servicekit.grpcserver import GrpcServer
-from servicekit.inbox import Consumer, Handler
+from servicekit.inbox import BatchHandler, Consumer, Handler
 from servicekit.logs import setup_logging
 from servicekit.outbox import OutboxRelay
 from servicekit.settings import CommonSettings
@@ -49,10 +49,11 @@ class ServiceRuntime:
         """A fresh unit of work that wakes the relay after commit (`read_only`: queries only)."""
         return self.uow_class(self.sessions, self.outbox, self.relay.notify, read_only=read_only)
 
-    def consume(self, purpose: str, stream: str, subjects: list[str], handler: Handler) -> Consumer:
-        """Register a durable consumer `<service>-<purpose>`."""
+    def consume(self, purpose: str, stream: str, subjects: list[str], handler: Handler,
+                batch_handler: BatchHandler | None = None) -> Consumer:
+        """Register a durable consumer `<service>-<purpose>` (`batch_handler`: see servicekit.inbox)."""
         consumer = Consumer(self.js, service=self.name, purpose=purpose, stream=stream, subjects=subjects,
-                            handler=handler, uow_factory=self.uow, inbox=self.inbox)
+                            handler=handler, uow_factory=self.uow, inbox=self.inbox, batch_handler=batch_handler)
         self.consumers.append(consumer)
         return consumer
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from servicekit.db import READ_ONLY, WRITE, writer
 from servicekit.events import Event
 from servicekit.outbox import write_outbox
+from servicekit.telemetry import inject_headers
 
 
 class UnitOfWork:
@@ -66,8 +67,9 @@ class UnitOfWork:
                 await turn.__aexit__(None, None, None)
 
     def emit(self, message: Message) -> Event:
-        """Queue a protobuf event of this service for the outbox."""
-        event = Event.of(self.service, message)
+        """Queue a protobuf event of this service for the outbox, in the current trace context (a
+        consumer handling a batch emits each event inside the span of the event that caused it)."""
+        event = Event.of(self.service, message, trace=inject_headers())
         self.events.append(event)
         return event
 

@@ -85,14 +85,17 @@ async def serve(settings: NotifySettings) -> None:
         await templates.ensure_defaults(uow)
     rt.consume("users", "IDENTITY", ["identity.v1.user_registered"], handlers.project_user)
     rt.consume("user-deleted", "IDENTITY", ["identity.v1.user_deleted"], handlers.erase_user)
-    rt.consume("report-submitted", "REPORTS", ["reports.v1.report_submitted"], handlers.on_report_submitted)
-    rt.consume("report-status", "REPORTS", ["reports.v1.report_status_changed"], handlers.on_status_changed)
+    rt.consume("report-submitted", "REPORTS", ["reports.v1.report_submitted"], handlers.on_report_submitted,
+               handlers.on_report_submitted_batch)
+    rt.consume("report-status", "REPORTS", ["reports.v1.report_status_changed"], handlers.on_status_changed,
+               handlers.on_status_changed_batch)
     rt.consume("report-activity", "REPORTS", ["reports.v1.report_followed", "reports.v1.report_commented",
                                               "reports.v1.report_merged"], handlers.on_report_activity)
     rt.consume("deadlines", "ROUTING", ["routing.v1.sla_warning", "routing.v1.report_escalated"],
                handlers.on_deadline)
-    rt.consume("webhooks-reports", "REPORTS", [t for t in EVENT_TYPES if t.startswith("reports.")], webhooks.enqueue)
-    rt.consume("webhooks-routing", "ROUTING", [t for t in EVENT_TYPES if t.startswith("routing.")], webhooks.enqueue)
+    for purpose, stream in (("webhooks-reports", "REPORTS"), ("webhooks-routing", "ROUTING")):
+        rt.consume(purpose, stream, [t for t in EVENT_TYPES if t.startswith(f"{stream.lower()}.")], webhooks.enqueue,
+                   webhooks.enqueue_batch)
     sms = sms_provider(settings)
     contacts = contact_directory(settings)
     worker = DeliveryWorker(

@@ -28,7 +28,8 @@ async def serve(settings: ReportsSettings) -> None:
                         outbox=outbox, inbox=inbox, uow_class=ReportsUnitOfWork)
     server = rt.grpc_server(grpc_jwks_fetcher(settings.identity_grpc_addr))
     await rt.open()
-    rt.consume("assignments", "ROUTING", ["routing.v1.report_assigned"], lifecycle.apply_assignment)
+    rt.consume("assignments", "ROUTING", ["routing.v1.report_assigned"], lifecycle.apply_assignment,
+               batch_handler=lifecycle.apply_assignments)
     rt.consume("transfers", "ROUTING", ["routing.v1.report_transferred"], lifecycle.apply_transfer)
     rt.consume("escalations", "ROUTING", ["routing.v1.report_escalated"], lifecycle.apply_escalation)
     rt.consume("erasures", "IDENTITY", ["identity.v1.user_deleted"], privacy.pseudonymise_user)

@@ -27,8 +27,10 @@ async def serve(settings: RoutingSettings) -> None:
                         outbox=outbox, inbox=inbox, uow_class=RoutingUnitOfWork)
     server = rt.grpc_server(grpc_jwks_fetcher(settings.identity_grpc_addr))
     await rt.open()
-    rt.consume("submissions", "REPORTS", ["reports.v1.report_submitted"], handlers.assign_submitted)
-    rt.consume("status", "REPORTS", ["reports.v1.report_status_changed"], handlers.apply_status_change)
+    rt.consume("submissions", "REPORTS", ["reports.v1.report_submitted"], handlers.assign_submitted,
+               batch_handler=handlers.assign_submitted_batch)
+    rt.consume("status", "REPORTS", ["reports.v1.report_status_changed"], handlers.apply_status_change,
+               batch_handler=handlers.apply_status_changes)
     scheduler = SlaScheduler(rt.uow, poll_interval=settings.sla_poll_interval_s, batch=settings.sla_batch,
                              stop=rt.stop_requested)
     rt.background.append(scheduler.run)

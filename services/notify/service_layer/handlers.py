@@ -1,6 +1,9 @@
 """Notify consumers: the recipient projection and who hears what about reports and deadlines.
 
-Each handler runs inside the consumer's unit of work (effect + inbox row in one commit).
+Each handler runs inside the consumer's unit of work (effect + inbox row in one commit). The
+`..._batch` handlers apply a fetched batch of report events with a few statements for all of it
+(one round trip per statement matters on PostgreSQL) and have the effect of the per-event handler
+applied to each event in order.
 """
 
 from __future__ import annotations
@@ -8,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, case, delete, select, update
 
 from congdanso.identity.v1 import events_pb2 as identity_events
 from congdanso.reports.v1 import events_pb2 as reports_events
@@ -16,9 +19,11 @@ from congdanso.reports.v1 import reports_pb2
 from congdanso.routing.v1 import events_pb2 as routing_events
 from services.notify.adapters.orm import Delivery, Follower, Notification, Preference, Recipient, TrackedReport
 from services.notify.service_layer.notifying import (
-    INSERTS, Clock, Notice, dialect_name, forget_officers, notify, notify_all, officers_of, utcnow,
+    INSERTS, Clock, Notice, Values, dialect_name, forget_officers, notify, notify_all, officers_by_agency,
+    officers_of, utcnow,
 )
 from services.notify.service_layer.unit_of_work import core
+from servicekit.inbox import consuming
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 STATUS_KEYS = {v: k.removeprefix("REPORT_STATUS_").lower() for k, v in reports_pb2.ReportStatus.items()}
@@ -29,7 +34,10 @@ STATUS_NAMES = {
            "closed": "closed", "rejected": "rejected", "withdrawn": "withdrawn"},
 }
 _FOLLOWERS = select(Follower.user_id).where(Follower.report_id == bindparam("report_id"))
+_FOLLOWERS_OF = select(Follower.report_id, Follower.user_id).where(
+    Follower.report_id.in_(bindparam("ids", expanding=True)))
 _TRACK: dict[tuple[str, tuple[str, ...]], object] = {}   # (dialect, fields updated) -> upsert statement
+_TRACK_MANY: dict[str, object] = {}                     # dialect -> upsert statement of the batch handlers
 RESIDENT_TYPES = {"assigned": "report_assigned", "in_progress": "report_acknowledged", "resolved": "report_resolved",
                   "closed": "report_closed", "rejected": "report_rejected"}
 
@@ -88,6 +96,57 @@ async def _track(uow, report_id: str, **fields: str):  # noqa: ANN001, ANN202
     return (await (await core(uow.session)).execute(q, row)).one()
 
 
+def _track_many_statement(dialect: str):  # noqa: ANN202
+    """INSERT ... ON CONFLICT DO UPDATE of the non-empty values ... RETURNING: `_track` for many rows
+    whatever fields each one has, built once per dialect."""
+    if dialect not in _TRACK_MANY:
+        table = TrackedReport.__table__
+        q = INSERTS[dialect](table)
+        keep = {k: case((q.excluded[k] == "", table.c[k]), else_=q.excluded[k])
+                for k in ("reporter_id", "agency_code")}
+        _TRACK_MANY[dialect] = (q.on_conflict_do_update(index_elements=[table.c.report_id], set_=keep)
+                                .returning(table.c.report_id, table.c.reporter_id))
+    return _TRACK_MANY[dialect]
+
+
+async def _track_many(uow, changes: list[tuple[str, dict[str, str]]]) -> list[str] | None:  # noqa: ANN001
+    """`_track` for each (report id, fields) in order with one upsert; the reporter each call would return.
+
+    None, with nothing written, when that is the reporter stored before the batch although a later
+    event of the batch changes it (the upsert returns only the final rows): apply one by one then.
+    """
+    merged: dict[str, dict[str, str]] = {}
+    known: list[str | None] = []   # the reporter as of each call; None: the stored one
+    for report_id, fields in changes:
+        given = merged.setdefault(report_id, {})
+        given.update((k, v) for k, v in fields.items() if v)
+        known.append(given.get("reporter_id"))
+    if any(r is None and "reporter_id" in merged[report_id] for (report_id, _), r in zip(changes, known)):
+        return None
+    # in report id order: concurrent batches (the submitted and status consumers) lock rows in one order
+    rows = [{"report_id": r, "reporter_id": "", "agency_code": "", **given} for r, given in sorted(merged.items())]
+    conn = await core(uow.session)
+    stored = dict((await conn.execute(_track_many_statement(dialect_name(uow.session)), rows)).all())
+    return [stored[report_id] if r is None else r for (report_id, _), r in zip(changes, known)]
+
+
+async def _followers_of(uow, report_ids: list[str]) -> dict[str, list[str]]:  # noqa: ANN001
+    """Report id -> its followers, for many reports with one query."""
+    found: dict[str, list[str]] = {}
+    if report_ids:
+        conn = await core(uow.session)
+        for row in (await conn.execute(_FOLLOWERS_OF, {"ids": list(dict.fromkeys(report_ids))})).all():
+            found.setdefault(row.report_id, []).append(row.user_id)
+    return found
+
+
+async def _one_by_one(handler, events, uow, clock: Clock) -> None:  # noqa: ANN001
+    """The per-event handler on each event, as the consumer runs it without a batch handler."""
+    for event in events:
+        with consuming(event, batch=len(events)):
+            await handler(event, uow, clock=clock)
+
+
 async def _audience(uow, report_id: str, reporter_id: str) -> list[str]:  # noqa: ANN001
     """The reporter and the report's followers."""
     conn = await core(uow.session)
@@ -103,10 +162,23 @@ async def on_report_submitted(event, uow, clock: Clock = utcnow) -> None:  # noq
                  report_id=msg.report_id, values={"short_id": short(msg.report_id)}, clock=clock)
 
 
-async def on_status_changed(event, uow, clock: Clock = utcnow) -> None:  # noqa: ANN001
-    """Tell the reporter and followers; tell the agency's officers of new work and reopenings."""
-    msg = event.parse(reports_events.ReportStatusChanged)
-    report = await _track(uow, msg.report_id, reporter_id=msg.reporter_id, agency_code=msg.agency_code)
+async def on_report_submitted_batch(events, uow, clock: Clock = utcnow) -> None:  # noqa: ANN001
+    """`on_report_submitted` for a fetched batch: one upsert and one `notify_all` for all of it."""
+    msgs = [e.parse(reports_events.ReportSubmitted) for e in events]
+    if await _track_many(uow, [(m.report_id, {"reporter_id": m.reporter_id}) for m in msgs]) is None:
+        await _one_by_one(on_report_submitted, events, uow, clock)
+        return
+    notices = []
+    for event, msg in zip(events, msgs):
+        with consuming(event, batch=len(events)):
+            notices.append(Notice(event.id, [msg.reporter_id], "report_submitted",
+                                  {"short_id": short(msg.report_id)}, msg.report_id))
+    await notify_all(uow, notices, clock=clock)
+
+
+def _status_plan(msg) -> tuple[str, str, Values]:  # noqa: ANN001
+    """Who hears of a status change: the reporter and followers' message type ("": nobody), the
+    agency officers' ("": nobody), and the values per language."""
     status, previous = STATUS_KEYS.get(msg.to_status, ""), STATUS_KEYS.get(msg.from_status, "")
     due = local_time(msg.resolve_due_at)
 
@@ -115,14 +187,50 @@ async def on_status_changed(event, uow, clock: Clock = utcnow) -> None:  # noqa:
         return {"short_id": short(msg.report_id), "status": STATUS_NAMES[language].get(status, status),
                 "agency_name": agency, "due": due, "note": msg.note or "-", "reason": msg.note or "-"}
 
-    notices = []   # one write for both audiences
-    if status != "withdrawn":
-        notices.append(Notice(event.id, await _audience(uow, msg.report_id, report.reporter_id),
-                              RESIDENT_TYPES.get(status, "report_status_changed"), values, msg.report_id))
+    resident = "" if status == "withdrawn" else RESIDENT_TYPES.get(status, "report_status_changed")
+    agency = ""
     if status == "assigned":
-        kind = "agency_report_reopened" if previous == "resolved" else "agency_new_assignment"
-        notices.append(Notice(f"{event.id}:agency", await officers_of(uow.session, msg.agency_code), kind, values,
+        agency = "agency_report_reopened" if previous == "resolved" else "agency_new_assignment"
+    return resident, agency, values
+
+
+async def on_status_changed(event, uow, clock: Clock = utcnow) -> None:  # noqa: ANN001
+    """Tell the reporter and followers; tell the agency's officers of new work and reopenings."""
+    msg = event.parse(reports_events.ReportStatusChanged)
+    report = await _track(uow, msg.report_id, reporter_id=msg.reporter_id, agency_code=msg.agency_code)
+    resident, agency, values = _status_plan(msg)
+    notices = []   # one write for both audiences
+    if resident:
+        notices.append(Notice(event.id, await _audience(uow, msg.report_id, report.reporter_id), resident, values,
                               msg.report_id))
+    if agency:
+        notices.append(Notice(f"{event.id}:agency", await officers_of(uow.session, msg.agency_code), agency, values,
+                              msg.report_id))
+    await notify_all(uow, notices, clock=clock)
+
+
+async def on_status_changed_batch(events, uow, clock: Clock = utcnow) -> None:  # noqa: ANN001
+    """`on_status_changed` for a fetched batch: one upsert, one followers query, the officers of all
+    its agencies at once (cached) and one `notify_all`."""
+    msgs = [e.parse(reports_events.ReportStatusChanged) for e in events]
+    reporters = await _track_many(uow, [(m.report_id, {"reporter_id": m.reporter_id, "agency_code": m.agency_code})
+                                        for m in msgs])
+    if reporters is None:
+        await _one_by_one(on_status_changed, events, uow, clock)
+        return
+    plans = [_status_plan(m) for m in msgs]
+    followers = await _followers_of(uow, [m.report_id for m, (resident, _, _) in zip(msgs, plans) if resident])
+    officers = await officers_by_agency(uow.session, [m.agency_code for m, (_, agency, _) in zip(msgs, plans)
+                                                      if agency])
+    notices = []
+    for event, msg, reporter, (resident, agency, values) in zip(events, msgs, reporters, plans):
+        with consuming(event, batch=len(events)):
+            if resident:
+                notices.append(Notice(event.id, [reporter, *followers.get(msg.report_id, ())], resident, values,
+                                      msg.report_id))
+            if agency:
+                notices.append(Notice(f"{event.id}:agency", sorted(officers.get(msg.agency_code, ())), agency,
+                                      values, msg.report_id))
     await notify_all(uow, notices, clock=clock)
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -35,6 +36,8 @@ INSERTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}   # INSERT with ON 
 _ADD_ITEMS = {name: insert(_ITEMS).on_conflict_do_nothing(index_elements=[_ITEMS.c.dedupe_key])
               .returning(_ITEMS.c.id) for name, insert in INSERTS.items()}
 _ADD_DELIVERIES = _DELIVERIES.insert()
+_OFFICERS = select(Recipient.agency_code, Recipient.user_id).where(
+    Recipient.agency_code.in_(bindparam("codes", expanding=True)), Recipient.role.in_(OFFICER_ROLES))
 
 
 def utcnow() -> datetime:
@@ -72,8 +75,8 @@ async def notify(uow, *, event_id: str, user_ids: Iterable[str], message_type: s
 
 
 async def notify_all(uow, notices: list[Notice], *, clock: Clock = utcnow) -> list[str]:  # noqa: ANN001
-    """`notify` for several notices of one event (e.g. its reporter and the agency's officers) at once:
-    one preferences query and one INSERT per table for all of them."""
+    """`notify` for several notices at once (an event's reporter and the agency's officers, or a
+    consumer's whole batch): one preferences query and one INSERT per table for all of them."""
     audiences = [(n, {u: f"{n.event_id}:{u}" for u in dict.fromkeys(u for u in n.user_ids if u)})
                  for n in notices]
     people = list(dict.fromkeys(u for _, keys in audiences for u in keys))
@@ -127,12 +130,22 @@ def _rows(notice: Notice, keys: dict[str, str], prefs_of: dict[str, Preferences]
                 created_at=now, updated_at=now))
 
 
-async def _officers_of_agency(session, code: str) -> tuple[str, ...]:  # noqa: ANN001
-    """User ids of one agency's officers and admins, cached for OFFICERS_CACHE_SECONDS."""
-    async def load() -> tuple[str, ...]:
-        q = select(Recipient.user_id).where(Recipient.agency_code == code, Recipient.role.in_(OFFICER_ROLES))
-        return tuple((await session.scalars(q)).all())
-    return await _officers.get(session, code, load)
+async def officers_by_agency(session, agency_codes: Iterable[str]) -> dict[str, tuple[str, ...]]:  # noqa: ANN001
+    """Agency code -> user ids of its officers and admins, cached per agency for OFFICERS_CACHE_SECONDS.
+
+    The agencies the cache misses are loaded together, with one query for all of them.
+    """
+    codes = list(dict.fromkeys(c for c in agency_codes if c))
+    loaded: dict[str, list[str]] = {}
+
+    async def load(code: str) -> tuple[str, ...]:
+        if not loaded:   # the first miss loads every agency asked for
+            loaded.update((c, []) for c in codes)
+            for row in (await (await core(session)).execute(_OFFICERS, {"codes": codes})).all():
+                loaded[row.agency_code].append(row.user_id)
+        return tuple(loaded[code])
+
+    return {code: await _officers.get(session, code, partial(load, code)) for code in codes}
 
 
 async def officers_of(session, *agency_codes: str) -> list[str]:  # noqa: ANN001
@@ -141,10 +154,8 @@ async def officers_of(session, *agency_codes: str) -> list[str]:  # noqa: ANN001
     From a per-process cache: a role or agency change (user_registered, user_deleted) in this
     process drops it; other replicas see the change within OFFICERS_CACHE_SECONDS.
     """
-    ids: set[str] = set()
-    for code in dict.fromkeys(c for c in agency_codes if c):
-        ids.update(await _officers_of_agency(session, code))
-    return sorted(ids)
+    by_agency = await officers_by_agency(session, agency_codes)
+    return sorted({user_id for ids in by_agency.values() for user_id in ids})
 
 
 def forget_officers() -> None:

@@ -95,22 +95,29 @@ async def enqueue(event, uow, clock: Clock = utcnow) -> None:  # noqa: ANN001
     Subscriptions come from a short-lived cache: a subscription created or deleted on another
     replica is seen here within CACHE_SECONDS (at once in this process).
     """
-    cls = MESSAGES.get(event.subject)
-    if cls is None:
+    await enqueue_batch([event], uow, clock)
+
+
+async def enqueue_batch(events: list, uow, clock: Clock = utcnow) -> None:  # noqa: ANN001
+    """`enqueue` for a consumer's batch: every event's deliveries in one INSERT."""
+    targets = await active_targets(uow.session)
+    if not targets:
         return
-    wanted = [t for t in await active_targets(uow.session) if event.subject in t.event_types]
-    if not wanted:
-        return
-    msg = event.parse(cls)
-    data = json_format.MessageToDict(msg, preserving_proto_field_name=True)
-    agencies = {v for k, v in data.items() if k in ("agency_code", "to_agency_code", "from_agency_code",
-                                                      "escalated_to_agency_code")}
     now = clock()
-    body = json.dumps({"id": event.id, "type": event.subject, "data": data}, ensure_ascii=False, sort_keys=True)
-    rows = [dict(id=new_id(), subscription_id=t.id, event_id=event.id, event_type=event.subject, payload=body,
-                 status=PENDING, attempts=0, next_attempt_at=now, window_start=now, last_status_code=0,
-                 last_error="", created_at=now, updated_at=now)
-            for t in wanted if not t.agency_code or t.agency_code in agencies]
+    rows = []
+    for event in events:
+        cls = MESSAGES.get(event.subject)
+        wanted = [t for t in targets if event.subject in t.event_types] if cls else []
+        if not wanted:
+            continue
+        data = json_format.MessageToDict(event.parse(cls), preserving_proto_field_name=True)
+        agencies = {v for k, v in data.items() if k in ("agency_code", "to_agency_code", "from_agency_code",
+                                                          "escalated_to_agency_code")}
+        body = json.dumps({"id": event.id, "type": event.subject, "data": data}, ensure_ascii=False, sort_keys=True)
+        rows += [dict(id=new_id(), subscription_id=t.id, event_id=event.id, event_type=event.subject, payload=body,
+                      status=PENDING, attempts=0, next_attempt_at=now, window_start=now, last_status_code=0,
+                      last_error="", created_at=now, updated_at=now)
+                 for t in wanted if not t.agency_code or t.agency_code in agencies]
     if rows:
         await (await core(uow.session)).execute(_ADD_DELIVERIES, rows)
 

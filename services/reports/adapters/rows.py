@@ -24,6 +24,10 @@ ASSIGNMENT_COLUMNS = ("id", "status", "version", "reporter_id", "kind", "categor
                       "ward_code", "agency_code", "agency_name_vi", "agency_name_en", "submitted_at",
                       "resolved_at", "ack_due_at", "resolve_due_at", "rating")
 _read_for_assignment = select(*(_reports.c[c] for c in ASSIGNMENT_COLUMNS)).where(_reports.c.id == bindparam("id"))
+# A batch's reports, locked in id order (PostgreSQL; SQLite has one writer) until the commit.
+_lock_for_assignment = (select(*(_reports.c[c] for c in ASSIGNMENT_COLUMNS))
+                        .where(_reports.c.id.in_(bindparam("ids", expanding=True)))
+                        .order_by(_reports.c.id).with_for_update())
 _read_key = select(_keys.c.request_hash, _keys.c.report_id).where(
     _keys.c.reporter_id == bindparam("reporter_id"), _keys.c.key == bindparam("key"))
 # SET comes from the parameters' keys (Core's executemany form); WHERE names avoid column names.
@@ -48,8 +52,8 @@ async def insert_report(connection, session, row: dict) -> None:  # noqa: ANN001
     rollup.note(session, None, _fields(row))
 
 
-async def insert_timeline(connection, row: dict) -> None:  # noqa: ANN001
-    """INSERT one timeline entry (a complete row)."""
+async def insert_timeline(connection, row: dict | list[dict]) -> None:  # noqa: ANN001
+    """INSERT one timeline entry, or several in one multi-row statement (complete rows)."""
     await connection.execute(_timeline.insert(), row)
 
 
@@ -69,6 +73,24 @@ async def read_for_assignment(connection, report_id: str) -> dict | None:  # noq
     return None if row is None else row._asdict()
 
 
+async def lock_for_assignment(connection, report_ids: list[str]) -> dict[str, dict]:  # noqa: ANN001
+    """The ASSIGNMENT_COLUMNS of these reports by id (absent ones left out), locked until the commit."""
+    result = await connection.execute(_lock_for_assignment, {"ids": report_ids})
+    return {row.id: row._asdict() for row in result}
+
+
+def _stale(matched: int, expected: int) -> StaleDataError:
+    return StaleDataError(f"UPDATE statement on table 'reports' expected to update {expected} row(s); "
+                          f"{matched} were matched.")
+
+
+def _note_change(session, stored: dict, changes: dict) -> None:  # noqa: ANN001
+    before = _fields(stored)
+    after = {**before, **{k: v for k, v in changes.items() if k in before}}
+    if after != before:
+        rollup.note(session, before, after)
+
+
 async def update_report(connection, session, stored: dict, changes: dict) -> int:  # noqa: ANN001
     """UPDATE a report read as `stored` (it must hold the roll-up FIELDS and version) with `changes`,
     checking and bumping its version like the ORM; notes the roll-up change; returns the new version."""
@@ -76,10 +98,19 @@ async def update_report(connection, session, stored: dict, changes: dict) -> int
     result = await connection.execute(
         _update, {**changes, "version": version, "where_id": stored["id"], "where_version": stored["version"]})
     if result.rowcount != 1:
-        raise StaleDataError(f"UPDATE statement on table 'reports' expected to update 1 row(s); "
-                             f"{result.rowcount} were matched.")
-    before = _fields(stored)
-    after = {**before, **{k: v for k, v in changes.items() if k in before}}
-    if after != before:
-        rollup.note(session, before, after)
+        raise _stale(result.rowcount, 1)
+    _note_change(session, stored, changes)
     return version
+
+
+async def update_reports(connection, session, updates: list[tuple[dict, dict]]) -> None:  # noqa: ANN001
+    """update_report for many (stored, changes) pairs, the changes having the same keys, in one
+    executemany; each version becomes stored's + 1. Its rowcount is not per row (asyncpg gives none),
+    so the rows must have been read with lock_for_assignment: the lock keeps the version check."""
+    params = [{**changes, "version": stored["version"] + 1, "where_id": stored["id"],
+               "where_version": stored["version"]} for stored, changes in updates]
+    result = await connection.execute(_update, params)
+    if connection.dialect.supports_sane_multi_rowcount and result.rowcount != len(updates):
+        raise _stale(result.rowcount, len(updates))
+    for stored, changes in updates:
+        _note_change(session, stored, changes)

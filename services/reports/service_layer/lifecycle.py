@@ -21,6 +21,7 @@ from services.reports.service_layer.handlers import STATUS_PB
 from servicekit.auth import Principal
 from servicekit.errors import Conflict, InvalidArgument, PermissionDenied
 from servicekit.events import new_id
+from servicekit.inbox import consuming
 from servicekit.protoutil import timestamp
 
 log = logging.getLogger(__name__)
@@ -136,28 +137,82 @@ async def apply_assignment(event, uow) -> None:  # noqa: ANN001
     report = await rows.read_for_assignment(connection, msg.report_id)
     if report is None:
         raise LookupError(f"report {msg.report_id} not found")  # retried, then dead-lettered
+    now = _now()
+    changes = _assignment(msg, report, now)
+    if changes is None:
+        return
+    version = await rows.update_report(connection, uow.session, report, changes)
+    after = {**report, **changes, "version": version}
+    await rows.insert_timeline(connection, _assignment_entry(msg, report, after))
+    _emit_assigned(uow, msg, report, after)
+
+
+async def apply_assignments(events: list, uow) -> None:  # noqa: ANN001
+    """apply_assignment for a batch in stream order (servicekit.inbox.BatchHandler), with the same
+    effect: per run of events for distinct reports, one locked read, one UPDATE and one timeline INSERT.
+    A report assigned twice (a reopen between) starts a new run, which reads what the last one wrote."""
+    runs, run_ids = [[]], set()
+    for event in events:
+        msg = event.parse(routing_events.ReportAssigned)
+        if msg.report_id in run_ids:
+            runs.append([])
+            run_ids.clear()
+        runs[-1].append((event, msg))
+        run_ids.add(msg.report_id)
+    for run in runs:
+        await _assign_run(run, uow, batch=len(events))
+
+
+async def _assign_run(run: list, uow, *, batch: int) -> None:  # noqa: ANN001
+    """Each event's part (decision, timeline row, emit) in its own span; then the run's statements."""
+    connection = await uow.session.connection()
+    reports = await rows.lock_for_assignment(connection, [msg.report_id for _, msg in run])
+    now = _now()
+    updates, entries = [], []
+    for event, msg in run:
+        report = reports.get(msg.report_id)
+        if report is None:   # the batch rolls back; one by one, this event is retried, then dead-lettered
+            raise LookupError(f"report {msg.report_id} not found")
+        with consuming(event, batch=batch):
+            changes = _assignment(msg, report, now)
+            if changes is None:
+                continue
+            after = {**report, **changes, "version": report["version"] + 1}   # as update_reports sets it
+            updates.append((report, changes))
+            entries.append(_assignment_entry(msg, report, after))
+            _emit_assigned(uow, msg, report, after)
+    if updates:
+        await rows.update_reports(connection, uow.session, updates)
+        await rows.insert_timeline(connection, entries)
+
+
+def _assignment(msg: routing_events.ReportAssigned, report: dict, now: datetime) -> dict | None:
+    """The report's changes (status always among them), or None (logged) when it awaits no assignment."""
     status = model.Status(report["status"])
     if status not in model.TRANSITIONS[A.ASSIGN][0] and not (status == S.IN_PROGRESS
                                                              and msg.agency_code == report["agency_code"]):
         log.info("assignment ignored: report not awaiting one", extra={"report_id": report["id"]})
-        return
-    now = _now()
-    changes = {"agency_code": msg.agency_code, "agency_name_vi": msg.agency_name.vi,
-               "agency_name_en": msg.agency_name.en,
-               "ack_due_at": msg.ack_due_at.ToDatetime(UTC) if msg.HasField("ack_due_at") else None,
-               "resolve_due_at": msg.resolve_due_at.ToDatetime(UTC) if msg.HasField("resolve_due_at") else None,
-               "updated_at": now}
-    # A reopened report's fresh deadlines may arrive after the officer already took it up again.
-    action = "deadline" if status == S.IN_PROGRESS else A.ASSIGN.value
-    if status != S.IN_PROGRESS:
-        changes["status"] = model.next_status(status, A.ASSIGN, "system")
-    version = await rows.update_report(connection, uow.session, report, changes)
-    after = {**report, **changes, "version": version}
-    await rows.insert_timeline(connection, {
-        "id": new_id(), "report_id": report["id"], "status": after["status"], "action": action, "actor_id": "",
-        "actor_role": "system", "note": msg.agency_code, "at": now})
-    if status != S.IN_PROGRESS:
-        uow.emit(status_changed(SimpleNamespace(**after), status, A.ASSIGN, "system", note=msg.agency_code))
+        return None
+    return {"agency_code": msg.agency_code, "agency_name_vi": msg.agency_name.vi,
+            "agency_name_en": msg.agency_name.en,
+            "ack_due_at": msg.ack_due_at.ToDatetime(UTC) if msg.HasField("ack_due_at") else None,
+            "resolve_due_at": msg.resolve_due_at.ToDatetime(UTC) if msg.HasField("resolve_due_at") else None,
+            "updated_at": now,
+            # A reopened report's fresh deadlines may arrive after the officer already took it up again.
+            "status": status if status == S.IN_PROGRESS else model.next_status(status, A.ASSIGN, "system")}
+
+
+def _assignment_entry(msg: routing_events.ReportAssigned, report: dict, after: dict) -> dict:
+    """The timeline row of an assignment ("deadline" when only the due times change)."""
+    action = "deadline" if report["status"] == S.IN_PROGRESS else A.ASSIGN.value
+    return {"id": new_id(), "report_id": report["id"], "status": after["status"], "action": action,
+            "actor_id": "", "actor_role": "system", "note": msg.agency_code, "at": after["updated_at"]}
+
+
+def _emit_assigned(uow, msg: routing_events.ReportAssigned, report: dict, after: dict) -> None:  # noqa: ANN001
+    if report["status"] != S.IN_PROGRESS:
+        uow.emit(status_changed(SimpleNamespace(**after), model.Status(report["status"]), A.ASSIGN, "system",
+                                note=msg.agency_code))
 
 
 async def apply_transfer(event, uow) -> None:  # noqa: ANN001

@@ -11,6 +11,7 @@ object would not see the write); the transfer handler writes only clock rows it 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, insert, select, update
@@ -29,6 +30,12 @@ _ASSIGNMENT_FOR_UPDATE = (select(assignments).where(assignments.c.report_id == b
 # INSERT ... ON CONFLICT (report_id) DO NOTHING: both backends spell it alike, each with its own construct
 _INSERT_NEW_ASSIGNMENT = {name: dialect.insert(assignments).on_conflict_do_nothing(index_elements=["report_id"])
                           for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
+# The batch form: RETURNING names the reports that had no assignment yet (SQLite >= 3.35 too)
+_INSERT_NEW_ASSIGNMENTS = {name: stmt.returning(assignments.c.report_id)
+                           for name, stmt in _INSERT_NEW_ASSIGNMENT.items()}
+_STATUSES_FOR_UPDATE = (select(assignments.c.report_id, assignments.c.report_status)
+                        .where(assignments.c.report_id.in_(bindparam("b_report_ids", expanding=True)))
+                        .order_by(assignments.c.report_id).with_for_update())  # one lock order for all
 _UPDATE_ASSIGNMENT = update(assignments).where(assignments.c.report_id == bindparam("b_report_id"))
 _SET_STATUS = (update(assignments).where(assignments.c.report_id == bindparam("b_report_id"),
                                          assignments.c.report_status != bindparam("b_status"))
@@ -36,6 +43,11 @@ _SET_STATUS = (update(assignments).where(assignments.c.report_id == bindparam("b
 _CLOCKS_FOR_UPDATE = (select(clocks).where(clocks.c.report_id == bindparam("b_report_id"),
                                            clocks.c.deadline.in_(bindparam("b_deadlines", expanding=True)))
                       .with_for_update())
+# sla.stop in SQL: only a running clock stops; the WHERE is re-checked after a lock wait (PostgreSQL)
+_STOP_CLOCK = (update(clocks).where(clocks.c.report_id == bindparam("b_report_id"),
+                                    clocks.c.deadline == bindparam("b_deadline"), clocks.c.stopped_at.is_(None),
+                                    clocks.c.breached_at.is_(None))
+               .values(stopped_at=bindparam("b_at"), next_at=None))
 _INSERT_CLOCKS = insert(clocks)
 _UPDATE_CLOCK = update(clocks).where(clocks.c.report_id == bindparam("b_report_id"),
                                      clocks.c.deadline == bindparam("b_deadline"))
@@ -50,6 +62,27 @@ async def insert_new_assignment(conn: AsyncConnection, values: Mapping[str, Any]
     """Insert one assignment (every column given); False, and nothing written, if the report has one."""
     result = await conn.execute(_INSERT_NEW_ASSIGNMENT[conn.dialect.name], dict(values))
     return result.rowcount == 1
+
+
+async def insert_new_assignments(conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert assignments (every column given, one per report) in one statement, skipping reports
+    that have one; the ids of the reports inserted."""
+    if not rows:
+        return set()
+    return set((await conn.execute(_INSERT_NEW_ASSIGNMENTS[conn.dialect.name], rows)).scalars())
+
+
+async def statuses_for_update(conn: AsyncConnection, report_ids: Iterable[str]) -> dict[str, str]:
+    """Report id -> recorded status, of those reports that have an assignment, locked for update."""
+    result = await conn.execute(_STATUSES_FOR_UPDATE, {"b_report_ids": list(report_ids)})
+    return {r.report_id: r.report_status for r in result}
+
+
+async def set_statuses(conn: AsyncConnection, statuses: Mapping[str, str]) -> None:
+    """Record each report's status on its assignment (an executemany: the caller knows they exist)."""
+    if statuses:
+        await conn.execute(_UPDATE_ASSIGNMENT, [{"b_report_id": report_id, "report_status": status}
+                                                for report_id, status in statuses.items()])
 
 
 async def set_status(conn: AsyncConnection, report_id: str, status: str) -> None:
@@ -77,6 +110,13 @@ async def insert_clocks(conn: AsyncConnection, rows: list[dict[str, Any]]) -> No
     """Insert clock rows (every column given, the same columns in each)."""
     if rows:
         await conn.execute(_INSERT_CLOCKS, rows)
+
+
+async def stop_running_clocks(conn: AsyncConnection, stops: list[tuple[str, str, datetime]]) -> None:
+    """Stop each (report id, deadline) clock at its instant, unless already stopped or breached."""
+    if stops:
+        await conn.execute(_STOP_CLOCK, [{"b_report_id": report_id, "b_deadline": deadline, "b_at": at}
+                                         for report_id, deadline, at in stops])
 
 
 async def update_clocks(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import Row, select
@@ -48,6 +50,13 @@ def clock_values(clock: sla.Clock) -> dict:
     return values
 
 
+def _started(report_id: str, agency_code: str, started_at: datetime, ack_due: datetime, resolve_due: datetime,
+             fraction: float = sla.WARN_FRACTION) -> list[dict]:
+    """The rows of an assignment's fresh ack and resolve clocks."""
+    return [{**clock_values(sla.start(report_id, deadline, agency_code, started_at, due, fraction)), "escalated_to": ""}
+            for deadline, due in ((sla.ACK, ack_due), (sla.RESOLVE, resolve_due))]
+
+
 async def start_clocks(conn: AsyncConnection, report_id: str, agency_code: str, started_at: datetime,
                        ack_due: datetime, resolve_due: datetime, fraction: float = sla.WARN_FRACTION, *,
                        new: bool = False) -> None:
@@ -55,9 +64,7 @@ async def start_clocks(conn: AsyncConnection, report_id: str, agency_code: str, 
 
     `new=True`: the assignment was just created, so it has no clock rows to look up.
     """
-    rows = [{**clock_values(sla.start(report_id, deadline, agency_code, started_at, due, fraction)),
-             "escalated_to": ""}
-            for deadline, due in ((sla.ACK, ack_due), (sla.RESOLVE, resolve_due))]
+    rows = _started(report_id, agency_code, started_at, ack_due, resolve_due, fraction)
     existing = set() if new else {r.deadline for r in await assignment_rows.clocks_for_update(
         conn, report_id, (sla.ACK, sla.RESOLVE))}
     await assignment_rows.update_clocks(conn, [r for r in rows if r["deadline"] in existing])
@@ -74,6 +81,20 @@ async def stop_clocks(conn: AsyncConnection, report_id: str, deadlines: tuple[st
         if after is not clock:
             stopped.append(clock_values(after))
     await assignment_rows.update_clocks(conn, stopped)
+
+
+async def start_new_clocks(conn: AsyncConnection, assignments: Iterable[Mapping[str, Any]]) -> None:
+    """`start_clocks(..., new=True)` of many assignments just created (their columns), in one statement."""
+    await assignment_rows.insert_clocks(conn, [
+        row for a in assignments
+        for row in _started(a["report_id"], a["agency_code"], a["assigned_at"], a["ack_due_at"], a["resolve_due_at"])])
+
+
+async def stop_many_clocks(conn: AsyncConnection, stops: Iterable[tuple[str, tuple[str, ...], datetime]]) -> None:
+    """`stop_clocks` of many (report id, deadlines, now), in one statement: a stopped or breached clock
+    stays as it was, as `sla.stop` keeps it, and a stop touches only stopped_at and next_at."""
+    await assignment_rows.stop_running_clocks(conn, [(report_id, deadline, at) for report_id, deadlines, at in stops
+                                                     for deadline in deadlines])
 
 
 async def escalation_target(session, agency_code: str) -> Agency:  # noqa: ANN001

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from congdanso.common.v1 import common_pb2
 from congdanso.reports.v1 import events_pb2 as reports_events
@@ -18,9 +18,12 @@ from services.routing.domain import rules as rules_mod
 from services.routing.domain import sla as sla_mod
 from services.routing.domain.calendar import due_at
 from services.routing.service_layer import reference
-from services.routing.service_layer.clocks import IOC, start_clocks, stop_clocks, ts
+from services.routing.service_layer.clocks import (IOC, start_clocks, start_new_clocks, stop_clocks, stop_many_clocks,
+                                                   ts)
 from services.routing.service_layer.reference import AgencyInfo, active_rules, sla_for, working_calendar
 from servicekit.auth import Principal
+from servicekit.events import ReceivedEvent
+from servicekit.inbox import consuming
 
 log = logging.getLogger(__name__)
 MAX_TRANSFERS = 3
@@ -29,6 +32,15 @@ REOPEN_ROLES = frozenset({"reporter", "citizen"})
 KIND_NAMES = {reports_pb2.REPORT_KIND_INCIDENT: "incident", reports_pb2.REPORT_KIND_FEEDBACK: "feedback",
               reports_pb2.REPORT_KIND_PROPOSAL: "proposal"}
 Clock = Callable[[], datetime]
+
+
+class Routed(NamedTuple):
+    """A submitted report's assignment (its columns) and the decision behind it."""
+
+    msg: reports_events.ReportSubmitted
+    assignment: dict[str, Any]
+    decision: rules_mod.Decision
+    agency: AgencyInfo
 
 
 def utcnow() -> datetime:
@@ -53,8 +65,15 @@ async def deadlines(session, category_code: str, category_group: str,  # noqa: A
 async def decide(session, *, kind: str, category_code: str, category_group: str,  # noqa: ANN001
                  ward_code: str) -> tuple[rules_mod.Decision, AgencyInfo]:
     """Routing decision; an unknown or inactive agency falls back to the operations centre."""
-    decision = rules_mod.decide(await active_rules(session), kind=kind, category_code=category_code,
-                                category_group=category_group, ward_code=ward_code, fallback_agency=IOC)
+    return await _decide(session, await active_rules(session), kind=kind, category_code=category_code,
+                         category_group=category_group, ward_code=ward_code)
+
+
+async def _decide(session, rules: list[rules_mod.Rule], *, kind: str, category_code: str,  # noqa: ANN001
+                  category_group: str, ward_code: str) -> tuple[rules_mod.Decision, AgencyInfo]:
+    """`decide` with the active rules given (a batch reads them once)."""
+    decision = rules_mod.decide(rules, kind=kind, category_code=category_code, category_group=category_group,
+                                ward_code=ward_code, fallback_agency=IOC)
     agency = await reference.agency(session, decision.agency_code)
     if agency is None or not agency.active:
         decision = rules_mod.Decision(IOC, decision.rule, f"{decision.reason}; agency "
@@ -74,27 +93,27 @@ def _assigned_event(a: Mapping[str, Any], agency: AgencyInfo, *,
         triage=a["triage"], reopened=reopened)
 
 
-async def assign_submitted(event, uow, now: Clock = utcnow) -> None:  # noqa: ANN001
-    """reports.v1.report_submitted: decide the agency, start the clocks, emit report_assigned."""
-    msg = event.parse(reports_events.ReportSubmitted)
+async def _route(session, msg: reports_events.ReportSubmitted, rules: list[rules_mod.Rule],  # noqa: ANN001
+                 now: Clock) -> Routed:
+    """The assignment of a submitted report (its columns), and why; nothing is written."""
     kind = KIND_NAMES.get(msg.kind, "")
-    decision, agency = await decide(uow.session, kind=kind, category_code=msg.category_code,
-                                    category_group=msg.category_group, ward_code=msg.ward_code)
+    decision, agency = await _decide(session, rules, kind=kind, category_code=msg.category_code,
+                                     category_group=msg.category_group, ward_code=msg.ward_code)
     at = now()
-    ack_due, resolve_due = await deadlines(uow.session, msg.category_code, msg.category_group, at)
+    ack_due, resolve_due = await deadlines(session, msg.category_code, msg.category_group, at)
     assignment = {
         "report_id": msg.report_id, "agency_code": agency.code, "rule_id": decision.rule.id if decision.rule else "",
         "rule_version": decision.rule.version if decision.rule else 0, "reason": decision.reason[:300],
         "category_code": msg.category_code, "category_group": msg.category_group, "kind": kind,
         "ward_code": msg.ward_code, "assigned_at": at, "ack_due_at": ack_due, "resolve_due_at": resolve_due,
         "transfers": 0, "triage": decision.triage, "report_status": "assigned"}
-    # Insert-if-absent instead of a look-up first: one statement per report. The decision above
-    # reads and writes nothing, so computing it for a duplicate costs only CPU.
-    conn = await uow.session.connection()
-    if not await assignment_rows.insert_new_assignment(conn, assignment):
-        return  # already routed (e.g. the same report re-announced): nothing to do
-    await start_clocks(conn, msg.report_id, agency.code, at, ack_due, resolve_due, new=True)
-    uow.emit(_assigned_event(assignment, agency))
+    return Routed(msg, assignment, decision, agency)
+
+
+def _announce(uow, routed: Routed) -> None:  # noqa: ANN001
+    """report_assigned for a new assignment, and the triage alert when no agency claimed it."""
+    msg, decision = routed.msg, routed.decision
+    uow.emit(_assigned_event(routed.assignment, routed.agency))
     if decision.triage:
         log.warning("report needs triage", extra={"report_id": msg.report_id, "category": msg.category_code,
                                                   "ward": msg.ward_code, "reason": decision.reason})
@@ -103,22 +122,103 @@ async def assign_submitted(event, uow, now: Clock = utcnow) -> None:  # noqa: AN
                                          reason=decision.reason[:300]))
 
 
+async def assign_submitted(event, uow, now: Clock = utcnow) -> None:  # noqa: ANN001
+    """reports.v1.report_submitted: decide the agency, start the clocks, emit report_assigned."""
+    msg = event.parse(reports_events.ReportSubmitted)
+    routed = await _route(uow.session, msg, await active_rules(uow.session), now)
+    # Insert-if-absent instead of a look-up first: one statement per report. The decision above
+    # reads and writes nothing, so computing it for a duplicate costs only CPU.
+    conn = await uow.session.connection()
+    if not await assignment_rows.insert_new_assignment(conn, routed.assignment):
+        return  # already routed (e.g. the same report re-announced): nothing to do
+    a = routed.assignment
+    await start_clocks(conn, msg.report_id, a["agency_code"], a["assigned_at"], a["ack_due_at"],
+                       a["resolve_due_at"], new=True)
+    _announce(uow, routed)
+
+
+async def assign_submitted_batch(events: list[ReceivedEvent], uow, now: Clock = utcnow) -> None:  # noqa: ANN001
+    """`assign_submitted` of each event in order, with one insert of the assignments and one of the
+    clocks. The rules fingerprint is read once for the batch (one by one, PostgreSQL reads it per report)."""
+    rules = await active_rules(uow.session)
+    routed: dict[str, tuple[ReceivedEvent, Routed]] = {}
+    for event in events:
+        msg = event.parse(reports_events.ReportSubmitted)
+        if msg.report_id not in routed:  # a later announcement of the same report finds it routed
+            routed[msg.report_id] = (event, await _route(uow.session, msg, rules, now))
+    conn = await uow.session.connection()
+    new = await assignment_rows.insert_new_assignments(conn, [r.assignment for _, r in routed.values()])
+    await start_new_clocks(conn, [r.assignment for _, r in routed.values() if r.msg.report_id in new])
+    for event, r in routed.values():
+        if r.msg.report_id in new:
+            with consuming(event, batch=len(events)):
+                _announce(uow, r)
+
+
+def _is_reopen(msg: reports_events.ReportStatusChanged) -> bool:
+    """A resident reopening a resolved report (it is reassigned)."""
+    return (status_name(msg.from_status) == "resolved" and status_name(msg.to_status) == "assigned"
+            and msg.actor_role in REOPEN_ROLES)
+
+
+def _stopping(status: str) -> tuple[str, ...]:
+    """The clocks a report's new status stops: acknowledging stops the ack clock, finishing both."""
+    if status == "in_progress":
+        return (sla_mod.ACK,)
+    return (sla_mod.ACK, sla_mod.RESOLVE) if status in FINISHED else ()
+
+
 async def apply_status_change(event, uow, now: Clock = utcnow) -> None:  # noqa: ANN001
     """reports.v1.report_status_changed: stop clocks on ack/finish; a resident's reopen reassigns."""
     msg = event.parse(reports_events.ReportStatusChanged)
-    before, after = status_name(msg.from_status), status_name(msg.to_status)
+    after = status_name(msg.to_status)
     conn = await uow.session.connection()
-    if before == "resolved" and after == "assigned" and msg.actor_role in REOPEN_ROLES:
+    if _is_reopen(msg):
         await _reassign_reopened(uow, conn, msg.report_id, now())
-    elif after == "in_progress" or after in FINISHED:
+    elif stopping := _stopping(after):
         # the status first: writing it tells whether the assignment exists, and locks it
         if not await assignment_rows.record_status(conn, msg.report_id, after):
             raise errors.AssignmentNotYetKnown(msg.report_id)  # the submission is still on its way: retry
-        stopping = (sla_mod.ACK,) if after == "in_progress" else (sla_mod.ACK, sla_mod.RESOLVE)
         await stop_clocks(conn, msg.report_id, stopping, now())
     else:
         # only the recorded status changes (a report not assigned yet has none: nothing to do)
         await assignment_rows.set_status(conn, msg.report_id, after)
+
+
+async def apply_status_changes(events: list[ReceivedEvent], uow, now: Clock = utcnow) -> None:  # noqa: ANN001
+    """`apply_status_change` of each event in order: the changes between reopens set-based, a
+    reopen (rare: a resident unhappy with a resolution) by the per-event handler."""
+    run: list[reports_events.ReportStatusChanged] = []
+    for event in events:
+        msg = event.parse(reports_events.ReportStatusChanged)
+        if not _is_reopen(msg):
+            run.append(msg)
+            continue
+        await _apply_run(uow, run, now)
+        run = []
+        with consuming(event, batch=len(events)):
+            await apply_status_change(event, uow, now)
+    await _apply_run(uow, run, now)
+
+
+async def _apply_run(uow, run: list[reports_events.ReportStatusChanged], now: Clock) -> None:  # noqa: ANN001
+    """Status changes without reopens: a report's last status is recorded, each clock stops at the
+    first change that stops it; raises AssignmentNotYetKnown as the per-event handler would."""
+    if not run:
+        return
+    conn = await uow.session.connection()
+    recorded = await assignment_rows.statuses_for_update(conn, {m.report_id for m in run})
+    statuses, stops = {}, []
+    for msg in run:
+        after = status_name(msg.to_status)
+        if stopping := _stopping(after):
+            if msg.report_id not in recorded:
+                raise errors.AssignmentNotYetKnown(msg.report_id)  # the submission is still on its way: retry
+            stops.append((msg.report_id, stopping, now()))
+        if msg.report_id in recorded:
+            statuses[msg.report_id] = after
+    await assignment_rows.set_statuses(conn, {r: s for r, s in statuses.items() if s != recorded[r]})
+    await stop_many_clocks(conn, stops)
 
 
 async def _reassign_reopened(uow, conn, report_id: str, at: datetime) -> None:  # noqa: ANN001

@@ -11,7 +11,7 @@ import pytest
 
 from congdanso.reports.v1 import events_pb2 as reports_events
 from congdanso.routing.v1 import events_pb2 as routing_events
-from services.notify.adapters.orm import WebhookAttempt, WebhookDelivery, inbox
+from services.notify.adapters.orm import WebhookAttempt, WebhookDelivery, WebhookSubscription, inbox
 from services.notify.domain import webhooks as model
 from services.notify.domain.errors import WebhookInvalid, WebhookNotFound
 from services.notify.service_layer import webhooks
@@ -141,6 +141,41 @@ async def test_only_subscribed_types_of_the_clients_agency_and_each_event_once(d
     await publish(db, routing_events.SlaWarning(report_id="r-1", agency_code="qhcm"), service="routing")
     deliveries = await db.all(WebhookDelivery)
     assert sorted(d.event_type for d in deliveries) == ["reports.v1.report_status_changed", "routing.v1.sla_warning"]
+
+
+async def test_a_consumer_batch_enqueues_what_the_events_one_by_one_would(db, clock, http_receiver):
+    """The batch path (one INSERT for the batch) filters by type and agency like `enqueue`, event by event."""
+    await subscribe(db, http_receiver, types=("reports.v1.report_status_changed", "reports.v1.report_submitted"))
+    await subscribe(db, http_receiver, caller=OPERATOR, types=("reports.v1.report_status_changed",))
+    events = [received(status_changed(), "reports"), received(status_changed(agency="qhcm"), "reports"),
+              received(reports_events.ReportFollowed(report_id="r-1", user_id="u-2"), "reports"),
+              received(reports_events.ReportSubmitted(report_id="r-2", ward_code="26743"), "reports")]
+    consumer = Consumer(None, service="notify", purpose="webhooks", stream="X", subjects=[],
+                        handler=webhooks.enqueue, batch_handler=partial(webhooks.enqueue_batch, clock=clock),
+                        uow_factory=db.uow, inbox=inbox)
+    calls = []
+    consumer.ack = lambda msg: calls.append(msg) or _done()
+    assert await consumer.apply_batch([_message(e) for e in events])
+    got = sorted((d.event_id, d.subscription_id, d.payload) for d in await db.all(WebhookDelivery))
+    client, operator = (s.id for s in sorted(await db.all(WebhookSubscription), key=lambda s: s.owner_id))
+    by_id = {e.id: e for e in events}
+    # a submission names no agency yet: not for the agency-scoped client; nobody follows report_followed
+    want = sorted([(events[0].id, client), (events[0].id, operator), (events[1].id, operator)])
+    assert [(e, s) for e, s, _ in got] == want
+    for event_id, _, payload in got:
+        assert json.loads(payload)["type"] == by_id[event_id].subject
+    assert len(calls) == 4
+
+
+async def _done() -> None:
+    return None
+
+
+def _message(event):  # noqa: ANN001, ANN202
+    """A JetStream-shaped message carrying a received event (what Consumer.apply_batch reads)."""
+    from types import SimpleNamespace
+    return SimpleNamespace(subject=event.subject, data=event.payload, reply="",
+                           headers={"Nats-Msg-Id": event.id, "Cds-Event-Type": event.event_type})
 
 
 @pytest.mark.parametrize(("url", "types", "private"), [
