@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from opentelemetry import trace
 from sqlalchemy import Column, DateTime, MetaData, PrimaryKeyConstraint, String, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from servicekit.events import HDR_ID, HDR_TYPE, ReceivedEvent
@@ -49,6 +51,13 @@ def inbox_table(metadata: MetaData) -> Table:
         Column("processed_at", DateTime(timezone=True), nullable=False),
         PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox"),
     )
+
+
+@functools.cache
+def _claim(inbox: Table, dialect: str):  # noqa: ANN202
+    """INSERT of an inbox row that does nothing when the event id is already there (built once)."""
+    insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(inbox)
+    return insert.on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.event_id])
 
 
 def received(msg) -> ReceivedEvent:  # noqa: ANN001
@@ -166,14 +175,13 @@ class Consumer:
             raise ValueError("event without Nats-Msg-Id")
         try:
             async with self.uow_factory() as uow:
-                seen = await uow.session.scalar(
-                    select(self.inbox.c.event_id).where(
-                        self.inbox.c.consumer == self.durable, self.inbox.c.event_id == event.id)
-                )
-                if seen:
+                # Claim the event id first (one statement: a row already there means applied; on
+                # PostgreSQL a replica inserting the same id makes this wait for its commit).
+                connection = await uow.session.connection()
+                claimed = await connection.execute(_claim(self.inbox, connection.dialect.name), {
+                    "consumer": self.durable, "event_id": event.id, "processed_at": datetime.now(UTC)})
+                if claimed.rowcount != 1:
                     return False
-                await uow.session.execute(self.inbox.insert().values(
-                    consumer=self.durable, event_id=event.id, processed_at=datetime.now(UTC)))
                 await self.handler(event, uow)
                 await uow.commit()
         except IntegrityError:

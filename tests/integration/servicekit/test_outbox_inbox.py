@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from nats.js.api import DeliverPolicy
@@ -372,3 +373,31 @@ async def test_a_failing_batch_handler_falls_back_to_the_one_by_one_handler(env)
 
 async def _applied(consumer: Consumer, n: int) -> bool:
     return consumer.applied >= n
+
+
+async def test_a_lone_event_is_claimed_with_one_statement_and_a_repeat_is_a_no_op(env):
+    """The inbox row is inserted-if-absent first (no look-up before): one inbox statement per event."""
+    from sqlalchemy import event as sa_event
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    calls: list[str] = []
+
+    async def handler(event, uow) -> None:  # noqa: ANN001
+        calls.append(event.id)
+
+    [event_id] = await env.write_events(1)
+    event = received(SimpleNamespace(subject="reports.v1.report_followed", data=b"", reply="",
+                                     headers={"Nats-Msg-Id": event_id}))
+    consumer = _consumer(env, handler)
+    sa_event.listen(env.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        assert await consumer.apply(event) is True
+        assert await consumer.apply(event) is False
+    finally:
+        sa_event.remove(env.engine.sync_engine, "before_cursor_execute", record)
+    assert calls == [event_id]
+    assert [s.split("(")[0].strip() for s in statements if "inbox" in s] == ["INSERT INTO inbox"] * 2
