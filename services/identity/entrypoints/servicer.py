@@ -27,8 +27,9 @@ class IdentityServicer(StaffRpcs, ClientRpcs, identity_pb2_grpc.IdentityServiceS
     async def Register(self, request, context):  # noqa: ANN001, N802
         cmd = accounts.Register(phone=request.phone, password=request.password, full_name=request.full_name,
                                 language=request.language, home_ward_code=request.home_ward_code)
+        password_hash = await accounts.new_password_hash(cmd)   # outside the writing transaction
         async with self.uow() as uow:
-            user, wait = await accounts.register(cmd, uow, self.sms)
+            user, wait = await accounts.register(cmd, uow, self.sms, password_hash=password_hash)
         return identity_pb2.RegisterResponse(user=user_pb(user), otp_expires_in=300, resend_after=wait)
 
     async def VerifyPhone(self, request, context):  # noqa: ANN001, N802
@@ -53,9 +54,12 @@ class IdentityServicer(StaffRpcs, ClientRpcs, identity_pb2_grpc.IdentityServiceS
         return identity_pb2.ResetPasswordResponse()
 
     async def Login(self, request, context):  # noqa: ANN001, N802
+        async with self.uow(read_only=True) as uow:
+            stored = await sessions.stored_password_hash(uow.session, request.phone)
+        checked = await sessions.check_password(stored, request.password)   # outside any transaction
         async with self.uow() as uow:
             return tokens_pb(await sessions.login(uow, self.tokens, phone=request.phone, password=request.password,
-                                                  client_ip=request.client_ip))
+                                                  client_ip=request.client_ip, checked=checked))
 
     async def Refresh(self, request, context):  # noqa: ANN001, N802
         async with self.uow() as uow:

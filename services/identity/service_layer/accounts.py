@@ -36,17 +36,31 @@ def _registered(uow, user: User) -> None:  # noqa: ANN001
                                        language=user.language, home_ward_code=user.home_ward_code))
 
 
-async def register(cmd: Register, uow, sender: OtpSender) -> tuple[User, int]:  # noqa: ANN001
+async def new_password_hash(cmd: Register) -> str:
+    """The sign-up's checks, then its argon2 hash: for the caller to compute before `register`'s
+    writing transaction (tens of milliseconds that would hold the process's SQLite write turn)."""
+    _checked(cmd)
+    return await hash_password(cmd.password)
+
+
+def _checked(cmd: Register) -> tuple[str, str, str, str]:
+    """(phone, name, language, ward) of a valid sign-up; the password's rules checked too."""
+    phone = model.normalise_phone(cmd.phone)
+    model.check_password(cmd.password)
+    name, language = model.clean_name(cmd.full_name), model.check_language(cmd.language)
+    return phone, name, language, model.check_ward(cmd.home_ward_code)
+
+
+async def register(cmd: Register, uow, sender: OtpSender, *,  # noqa: ANN001
+                   password_hash: str = "") -> tuple[User, int]:
     """Start a sign-up: a pending account and a verify_phone code; the resend wait.
 
     A number that already has an account gets the same answer (and its owner a log-in code), so
     sign-up does not reveal who is registered; a pending sign-up of the number is replaced.
+    `password_hash`: from `new_password_hash` (else hashed here).
     """
-    phone = model.normalise_phone(cmd.phone)
-    model.check_password(cmd.password)
-    name, language = model.clean_name(cmd.full_name), model.check_language(cmd.language)
-    ward = model.check_ward(cmd.home_ward_code)
-    password_hash = await hash_password(cmd.password)
+    phone, name, language, ward = _checked(cmd)
+    password_hash = password_hash or await hash_password(cmd.password)
     existing = await live_user_by_phone(uow.session, phone)
     if existing is not None and (existing.phone_verified_at is not None or existing.password_hash is None):
         decoy = User(id=new_id(), phone=phone, full_name=name, language=language, home_ward_code=ward,
