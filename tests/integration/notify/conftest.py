@@ -3,8 +3,10 @@ SMTP (aiosmtpd) and HTTP receivers, a settable clock and small builders."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -78,20 +80,34 @@ class NotifyDb:
             return list((await conn.execute(select(outbox).where(outbox.c.subject == subject))).all())
 
 
-@pytest.fixture
-def notify_url(database_url) -> str:
-    url = database_url("notify")
+def migrated(database_url, name: str) -> str:  # noqa: ANN001
+    """A fresh notify database (by the `database_url` factory), migrated."""
+    url = database_url(name)
     migrate.upgrade(ROOT / "services" / "notify" / "migrations", url)
     return url
 
 
-@pytest.fixture
-async def db(notify_url):
-    d = NotifyDb(notify_url)
+@contextlib.asynccontextmanager
+async def opened(url: str) -> AsyncIterator[NotifyDb]:
+    """A NotifyDb on `url` with the default templates, disposed after."""
+    d = NotifyDb(url)
     async with d.uow() as uow:
         await templates.ensure_defaults(uow)
-    yield d
-    await d.engine.dispose()
+    try:
+        yield d
+    finally:
+        await d.engine.dispose()
+
+
+@pytest.fixture
+def notify_url(database_url) -> str:  # noqa: ANN001
+    return migrated(database_url, "notify")
+
+
+@pytest.fixture
+async def db(notify_url):
+    async with opened(notify_url) as d:
+        yield d
 
 
 class Directory:

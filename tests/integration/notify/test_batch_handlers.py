@@ -20,10 +20,9 @@ from services.notify.adapters.orm import (
     Delivery, Follower, Notification, Preference, Recipient, TrackedReport, inbox, outbox,
 )
 from services.notify.service_layer import handlers, notifying, templates
-from servicekit import migrate
 from servicekit.events import HDR_ID, HDR_TYPE, Event
 from servicekit.inbox import Consumer, received
-from tests.integration.notify.conftest import ROOT, NotifyDb, assigned_event, recipient
+from tests.integration.notify.conftest import NotifyDb, assigned_event, migrated, opened, recipient
 
 S = reports_pb2
 
@@ -53,20 +52,15 @@ def status(report_id: str, to: int, reporter: str = "rep-1", agency: str = "ubnd
 
 
 @pytest.fixture
-def twin_url(database_url) -> str:
-    url = database_url("notify_twin")
-    migrate.upgrade(ROOT / "services" / "notify" / "migrations", url)
-    return url
+def twin_url(database_url) -> str:  # noqa: ANN001
+    return migrated(database_url, "notify_twin")   # migrations run their own event loop: not in an async fixture
 
 
 @pytest.fixture
 async def twin(twin_url):
     """A second notify database, for the same events applied the other way."""
-    d = NotifyDb(twin_url)
-    async with d.uow() as uow:
-        await templates.ensure_defaults(uow)
-    yield d
-    await d.engine.dispose()
+    async with opened(twin_url) as d:
+        yield d
 
 
 async def seed(db: NotifyDb) -> None:

@@ -3,7 +3,6 @@ the per-event handler applied in order, in a few statements per batch (SQLite, o
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -15,16 +14,12 @@ from congdanso.common.v1 import common_pb2
 from congdanso.reports.v1 import events_pb2
 from congdanso.routing.v1 import events_pb2 as routing_events
 from services.reports.adapters.orm import Report, ReportStatsDaily, TimelineEntry, inbox, outbox
-from services.reports.adapters.seed import load_reference_data
 from services.reports.service_layer import handlers, lifecycle
-from services.reports.service_layer.unit_of_work import ReportsUnitOfWork
-from servicekit import migrate
 from servicekit.auth import Principal
-from servicekit.db import make_engine, session_factory
 from servicekit.events import ReceivedEvent, new_id
 from servicekit.inbox import Consumer
 from servicekit.protoutil import timestamp
-from tests.integration.reports.conftest import ROOT
+from tests.integration.reports.conftest import reports_database
 
 CITIZEN = Principal(user_id="u-1", role="citizen")
 AGENCY = "ubnd_26743"
@@ -38,13 +33,8 @@ CLOCK_COLUMNS = {"submitted_at", "updated_at", "acknowledged_at", "resolved_at",
 @pytest.fixture
 async def batch_uow_factory(database_url):
     """A second fresh reports database, as uow_factory's, for the batch path."""
-    url = database_url("reports_batch")
-    await asyncio.to_thread(migrate.upgrade, ROOT / "services/reports/migrations", url)
-    await load_reference_data(url)
-    engine = make_engine(url)
-    sessions = session_factory(engine)
-    yield lambda **kw: ReportsUnitOfWork(sessions, outbox, **kw)
-    await engine.dispose()
+    async with reports_database(database_url, "reports_batch") as factory:
+        yield factory
 
 
 @dataclass
