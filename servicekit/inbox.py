@@ -185,7 +185,8 @@ class Consumer:
                 await self.handler(event, uow)
                 await uow.commit()
         except IntegrityError:
-            # Another replica committed the same event id first: it is applied, ours is a no-op.
+            # The claim above no longer raises for a replica's duplicate (ON CONFLICT DO NOTHING), so
+            # this catches a handler's own unique violation and acks it as before: see the closing note.
             log.info("duplicate event skipped", extra={"consumer": self.durable, "event_id": event.id})
             return False
         self.applied += 1
