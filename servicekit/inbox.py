@@ -15,7 +15,6 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from opentelemetry import trace
 from sqlalchemy import Column, DateTime, MetaData, PrimaryKeyConstraint, String, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from servicekit.events import HDR_ID, HDR_TYPE, ReceivedEvent
 from servicekit.telemetry import extract_context
@@ -173,22 +172,19 @@ class Consumer:
         """Run the handler and record the event id in one transaction; False if already applied."""
         if not event.id:
             raise ValueError("event without Nats-Msg-Id")
-        try:
-            async with self.uow_factory() as uow:
-                # Claim the event id first (one statement: a row already there means applied; on
-                # PostgreSQL a replica inserting the same id makes this wait for its commit).
-                connection = await uow.session.connection()
-                claimed = await connection.execute(_claim(self.inbox, connection.dialect.name), {
-                    "consumer": self.durable, "event_id": event.id, "processed_at": datetime.now(UTC)})
-                if claimed.rowcount != 1:
-                    return False
-                await self.handler(event, uow)
-                await uow.commit()
-        except IntegrityError:
-            # The claim above no longer raises for a replica's duplicate (ON CONFLICT DO NOTHING), so
-            # this catches a handler's own unique violation and acks it as before: see the closing note.
-            log.info("duplicate event skipped", extra={"consumer": self.durable, "event_id": event.id})
-            return False
+        async with self.uow_factory() as uow:
+            # Claim the event id first (one statement: a row already there means applied; on
+            # PostgreSQL a replica inserting the same id makes this wait for its commit). Any error
+            # after it, a handler's own unique violation included, rolls back and goes to the
+            # caller's retry / dead-letter path: acking it would drop the event's effects.
+            connection = await uow.session.connection()
+            claimed = await connection.execute(_claim(self.inbox, connection.dialect.name), {
+                "consumer": self.durable, "event_id": event.id, "processed_at": datetime.now(UTC)})
+            if claimed.rowcount != 1:
+                log.debug("duplicate event skipped", extra={"consumer": self.durable, "event_id": event.id})
+                return False
+            await self.handler(event, uow)
+            await uow.commit()
         self.applied += 1
         return True
 

@@ -15,7 +15,7 @@ from congdanso.reports.v1 import events_pb2
 from servicekit.inbox import Consumer, consuming, received
 from servicekit.outbox import OutboxRelay
 from tests.integration.servicekit.test_outbox_inbox import (_consumer, _effect, _effect_counts, effects, env,  # noqa: F401
-                                                            outbox, wait_for)
+                                                            inbox, outbox, wait_for)
 
 
 async def _traced_events(env, n: int) -> dict[str, str]:  # noqa: ANN001
@@ -122,3 +122,31 @@ async def test_a_lone_event_is_claimed_with_one_statement_and_a_repeat_is_a_no_o
         sa_event.remove(env.engine.sync_engine, "before_cursor_execute", record)
     assert calls == [event_id]
     assert [s.split("(")[0].strip() for s in statements if "inbox" in s] == ["INSERT INTO inbox"] * 2
+
+
+async def test_a_handler_s_own_unique_violation_is_retried_and_dead_lettered_not_acked(env):
+    """Only the inbox claim says "already applied"; a handler's IntegrityError is a failure like any other
+    (it used to be acked as a duplicate, which dropped the event's effects without a trace)."""
+    ids = await env.write_events(1)
+    async with env.uow() as uow:   # a row the handler's insert collides with
+        await uow.session.execute(effects.insert().values(id=1, event_id="someone else's", worker="x"))
+        await uow.commit()
+    calls = []
+
+    async def colliding(event, uow) -> None:  # noqa: ANN001
+        calls.append(event.id)
+        await uow.session.execute(effects.insert().values(id=1, event_id=event.id, worker="a"))
+
+    dlq = await env.nc.subscribe("reports.dlq.effects")
+    relay = OutboxRelay(env.engine, outbox, env.js)
+    relay_task = asyncio.create_task(relay.run())
+    consumer = _consumer(env, colliding, max_deliver=2, backoff=(0.1,))
+    task = asyncio.create_task(consumer.run())
+    msg = await dlq.next_msg(timeout=20)
+    consumer.stop()
+    relay.stop()
+    await asyncio.gather(task, relay_task)
+    assert msg.headers["Cds-Error"].startswith("IntegrityError")
+    assert calls == ids * 2 and consumer.applied == 0
+    async with env.engine.connect() as conn:   # not recorded as applied: a fixed handler may replay it
+        assert (await conn.scalars(select(inbox.c.event_id))).all() == []
