@@ -10,13 +10,13 @@ The answer is exactly that of aggregating every report of the period in Python.
 from __future__ import annotations
 
 import statistics
-from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
+import numpy as np
 from sqlalchemy import BigInteger, ColumnElement, Integer, and_, case, cast, extract, func, literal_column, or_, select
 
 from services.reports.adapters.orm import Report, ReportStatsDaily
-from services.reports.adapters.rollup import COUNTS, decode, utc
+from services.reports.adapters.rollup import COUNTS, utc
 from servicekit.errors import InvalidArgument
 
 GROUP_COLUMNS = {"agency": Report.agency_code, "ward": Report.ward_code, "category": Report.category_code}
@@ -79,14 +79,14 @@ def _midnight(day: date) -> datetime:
 
 
 def _totals(totals: dict[str, dict], key: str) -> dict:
+    # us / minus: arrays of durations (`_durations`), added / taken away
     return totals.setdefault(key, {"total": 0, "by_status": {}, "resolved": 0, "on_time": 0, "ratings": 0,
                                    "rating_sum": 0, "us": [], "minus": []})
 
 
 def _row(key: str, t: dict) -> dict:
     """The answer for one key, from its sums and every duration."""
-    us = sorted(_without(t["us"], t["minus"]) if t["minus"] else t["us"])
-    middle = us[(len(us) - 1) // 2: len(us) // 2 + 1]
+    middle = _middle(t["us"], t["minus"])
     return {"key": key, "total": t["total"], "by_status": {s: n for s, n in t["by_status"].items() if n},
             "resolved": t["resolved"], "resolved_on_time": t["on_time"], "ratings": t["ratings"],
             "on_time_rate": t["on_time"] / t["resolved"] if t["resolved"] else 0.0,
@@ -95,15 +95,34 @@ def _row(key: str, t: dict) -> dict:
             "mean_rating": t["rating_sum"] / t["ratings"] if t["ratings"] else 0.0}
 
 
-def _without(values: list[int], minus: list[int]) -> list[int]:
-    """`values` less one occurrence of each of `minus` (a multiset difference)."""
-    left, out = Counter(minus), []
-    for v in values:
-        if left[v]:
-            left[v] -= 1
-        else:
-            out.append(v)
-    return out
+def _middle(us: list[np.ndarray], minus: list[np.ndarray]) -> list[int]:
+    """The middle one or two of the durations `us` less `minus` (a multiset difference) in sorted
+    order. In numpy (selection or sorting in C): sorting the ~40,000 durations of a month as Python
+    ints took a quarter of a stats call."""
+    values = _joined(us)
+    if minus:
+        values = np.sort(values)
+        taken = np.sort(_joined(minus))
+        # the j-th copy of a value x in `taken` removes the j-th copy of x in `values` (if there is one)
+        at = np.searchsorted(values, taken) + np.arange(len(taken)) - np.searchsorted(taken, taken)
+        found = at < len(values)
+        found[found] = values[at[found]] == taken[found]
+        values = np.delete(values, at[found])
+    n = len(values)
+    if not n:
+        return []
+    lo, hi = (n - 1) // 2, n // 2
+    part = values if minus else np.partition(values, (lo, hi))
+    return [int(part[lo])] if lo == hi else [int(part[lo]), int(part[hi])]
+
+
+def _durations(text: str) -> np.ndarray:
+    """rollup.decode as a numpy array (big-endian int64 per 16 hex digits)."""
+    return np.frombuffer(bytes.fromhex(text), dtype=">i8")
+
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays) if arrays else np.empty(0, np.int64)
 
 
 async def _add_rollup(session, totals: dict, group_by: str, first: date, last: date, key: str) -> None:  # noqa: ANN001
@@ -115,15 +134,17 @@ async def _add_rollup(session, totals: dict, group_by: str, first: date, last: d
          .where(r.dim == group_by, r.day >= first, r.day < last, *([r.key == key] if key else [])).group_by(r.key))
     for k, *sums, us in (await session.execute(q)).all():
         t = _totals(totals, k)
-        counts = dict(zip(COUNTS, (int(s or 0) for s in sums), strict=True))
+        counts = dict(zip(COUNTS, sums, strict=True))   # (sums over rows that exist: never NULL)
+        by_status = t["by_status"]
         for column, status in _STATUS.items():
-            t["by_status"][status] = t["by_status"].get(status, 0) + counts[column]
+            by_status[status] = by_status.get(status, 0) + counts[column]
             t["total"] += counts[column]
-        for name, column in (("resolved", "resolved"), ("on_time", "on_time"), ("ratings", "ratings"),
-                             ("rating_sum", "rating_sum")):
-            t[name] += counts[column]
+        t["resolved"] += counts["resolved"]
+        t["on_time"] += counts["on_time"]
+        t["ratings"] += counts["ratings"]
+        t["rating_sum"] += counts["rating_sum"]
         if us:
-            t["us"] += decode(us)
+            t["us"].append(_durations(us))
 
 
 async def _add_reports(session, totals: dict, group_by: str, ranges: list[tuple[datetime, datetime, int]],  # noqa: ANN001
@@ -154,7 +175,7 @@ async def _add_reports(session, totals: dict, group_by: str, ranges: list[tuple[
         t["ratings"] += s * int(n_ratings or 0)
         t["rating_sum"] += s * int(rating_sum or 0)
         if durations:
-            t["us" if s > 0 else "minus"] += decode(durations)
+            t["us" if s > 0 else "minus"].append(_durations(durations))
 
 
 def _resolve_us(sqlite: bool) -> ColumnElement[int]:
