@@ -21,6 +21,7 @@ from gateway.openapi import build_openapi
 from gateway.ratelimit import EdgeLimiter, RateLimitMiddleware
 from gateway import routes
 from servicekit.auth import JwtVerifier
+from servicekit.heap import freeze_startup_heap
 
 DESCRIPTION = ("Public REST API of Công dân số: residents report city problems, agencies handle them on "
                "deadline. Errors are RFC 9457 `application/problem+json` with a stable `code`; "
@@ -42,6 +43,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.state.backends = clients
         app.state.verifier = JwtVerifier(clients.fetch_jwks, issuer=settings.jwt_issuer,
                                          audience=settings.jwt_audience)
+        freeze_startup_heap()   # servicekit.heap: full collections stop walking the start-up heap
         try:
             yield
         finally:

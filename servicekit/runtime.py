@@ -13,6 +13,7 @@ from servicekit import natsio
 from servicekit.auth import JwtVerifier
 from servicekit.db import make_engine, session_factory
 from servicekit.grpcserver import GrpcServer
+from servicekit.heap import freeze_startup_heap
 from servicekit.inbox import BatchHandler, Consumer, Handler
 from servicekit.logs import setup_logging
 from servicekit.outbox import OutboxRelay
@@ -75,7 +76,8 @@ class ServiceRuntime:
         self._tasks += [asyncio.create_task(c.run(), name=c.durable) for c in self.consumers]
         self._tasks += [asyncio.create_task(job(), name=getattr(job, "__name__", "job")) for job in self.background]
         await server.start()
-        log.info("service started", extra={"listen": self.listen})
+        frozen = freeze_startup_heap()
+        log.info("service started", extra={"listen": self.listen, "frozen_objects": frozen})
         await self.stop_requested.wait()
         log.info("draining")
         await server.stop(self.settings.shutdown_grace)
