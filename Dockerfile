@@ -32,8 +32,10 @@ RUN python -m grpc_tools.protoc -Iprotos --python_out=. --grpc_python_out=. --py
     && python -c "import congdanso, servicekit, services, gateway"
 
 # Run as an unprivileged user; var/ (embedded-mode files, CDS_VAR_DIR) is its only writable place.
+# var/media exists in the image so that a new volume mounted there (compose: reports-media) starts
+# owned by that user, not by root.
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin app \
-    && mkdir -p /app/var && chown app:app /app/var
+    && mkdir -p /app/var/media && chown -R app:app /app/var
 USER app
 
 # gateway 8080; identity/reports/routing/notify gRPC 50051-50054

@@ -193,3 +193,14 @@ def test_each_service_sets_itself_up_then_serves_in_one_process(services: dict) 
         assert cmd[:3] == ["python", "-m", f"services.{name}"], cmd
         cli = ServiceCli(name, dict, serve, Path("services") / name / "migrations")
         assert cmd[3:] == ["serve", "--setup"] and cli._runner(cmd[3], cmd[4:]) is not None, cmd
+
+
+def test_reports_keeps_photos_on_a_named_volume_the_app_user_owns(compose: dict, services: dict) -> None:
+    """Photos in the container's file system were lost whenever the container was recreated."""
+    media = env_of(services["reports"])["REPORTS_MEDIA_DIR"]
+    mounts = [str(v).split(":") for v in services["reports"].get("volumes", [])]
+    volume = next(source for source, target, *_ in mounts if target == media)
+    assert volume in compose["volumes"]
+    # a new volume takes the ownership of the image's directory: it must exist there, owned by `app`
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(rf"mkdir -p {re.escape(media)}\b.*chown -R app:app /app/var", dockerfile)
