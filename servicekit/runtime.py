@@ -19,6 +19,7 @@ from servicekit.logs import setup_logging
 from servicekit.outbox import OutboxRelay
 from servicekit.settings import CommonSettings
 from servicekit.telemetry import setup_tracing, shutdown_tracing
+from servicekit.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ class ServiceRuntime:
     """Owns one service's connections and background tasks for the life of the process."""
 
     def __init__(self, name: str, settings: CommonSettings, *, database_url: str, listen: str,
-                 outbox: Table, inbox: Table, uow_class: type):
+                 outbox: Table, inbox: Table, uow_class: Callable[..., UnitOfWork]):
         self.name, self.settings, self.listen = name, settings, listen
         self.database_url, self.outbox, self.inbox, self.uow_class = database_url, outbox, inbox, uow_class
         self.consumers: list[Consumer] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sys
 from datetime import timedelta
@@ -15,6 +16,7 @@ from services.notify.adapters.email import EmailSender, FileEmailSender, SmtpEma
 from services.notify.adapters.orm import idempotency, inbox, outbox
 from services.notify.adapters.push import FakePushSender
 from services.notify.adapters.sms import FileSmsProvider, HttpSmsProvider, SmsProvider
+from services.notify.adapters.wakeups import InboxWakeups
 from services.notify.config import NotifySettings
 from services.notify.entrypoints.servicer import NotifyServicer
 from services.notify.domain.webhooks import EVENT_TYPES, WebhookPolicy
@@ -77,10 +79,12 @@ def fanout_loop(rt: ServiceRuntime, chunk: int, poll: float):  # noqa: ANN201
 
 async def serve(settings: NotifySettings) -> None:
     """Run the gRPC service, its consumers, the sender and the fan-out until SIGTERM."""
+    wakeups = InboxWakeups()
     rt = ServiceRuntime("notify", settings, database_url=settings.database_url, listen=settings.grpc_listen,
-                        outbox=outbox, inbox=inbox, uow_class=NotifyUnitOfWork)
+                        outbox=outbox, inbox=inbox, uow_class=functools.partial(NotifyUnitOfWork, wake=wakeups.wake))
     server = rt.grpc_server(grpc_jwks_fetcher(settings.identity_grpc_addr))
     await rt.open()
+    await wakeups.attach(rt.nc)
     async with rt.uow() as uow:
         await templates.ensure_defaults(uow)
     rt.consume("users", "IDENTITY", ["identity.v1.user_registered"], handlers.project_user)
@@ -113,7 +117,7 @@ async def serve(settings: NotifySettings) -> None:
                NotifyServicer(rt.uow, sms, otp_secret=settings.internal_token or "dev-otp-rate-key",
                               otp_per_hour=settings.otp_per_hour,
                               webhook_allow_private=settings.webhook_allow_private,
-                              watch_poll=settings.sender_poll_seconds),
+                              watch_poll=settings.sender_poll_seconds, wakeups=wakeups),
                notify_pb2.DESCRIPTOR.services_by_name["NotifyService"].full_name)
     server.enable_idempotency(rt.engine, idempotency, methods={"/congdanso.notify.v1.NotifyService/CreateWebhook"})
     try:

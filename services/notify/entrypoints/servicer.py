@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -14,10 +15,11 @@ from services.notify.adapters.orm import (
     Announcement, Delivery, Notification, Template, WebhookDelivery, WebhookSubscription,
 )
 from services.notify.adapters.sms import SmsProvider
+from services.notify.adapters.wakeups import InboxWakeups
 from services.notify.domain.messages import GROUPS, MESSAGE_TYPES
 from services.notify.domain.preferences import Preferences
 from services.notify.service_layer import announcements, otp, preferences, templates, views, webhooks
-from services.notify.service_layer.live import LOOKBACK_SECONDS, InboxTail
+from services.notify.service_layer.live import LOOKBACK_SECONDS, RECENT_SECONDS, InboxTail
 from services.notify.service_layer.notifying import Clock, utcnow
 from servicekit.auth import require_principal, require_service
 
@@ -102,9 +104,11 @@ class NotifyServicer(notify_pb2_grpc.NotifyServiceServicer):
 
     def __init__(self, uow_factory, sms: SmsProvider, *, otp_secret: str, otp_per_hour: int = 5,  # noqa: ANN001
                  webhook_allow_private: bool = False, clock: Clock = utcnow, watch_poll: float = 1.0,
-                 heartbeat: float = 15.0, watch_lookback: float = LOOKBACK_SECONDS):
+                 heartbeat: float = 15.0, watch_lookback: float = LOOKBACK_SECONDS,
+                 wakeups: InboxWakeups | None = None):
         self.uow, self.sms, self.clock = uow_factory, sms, clock
         self.watch_poll, self.heartbeat, self.watch_lookback = watch_poll, heartbeat, watch_lookback
+        self.wakeups = wakeups or InboxWakeups()
         self.otp_secret, self.otp_per_hour = otp_secret, otp_per_hour
         self.webhook_allow_private = webhook_allow_private
 
@@ -246,23 +250,33 @@ class NotifyServicer(notify_pb2_grpc.NotifyServiceServicer):
         return webhook_delivery_pb(row)
 
     async def WatchNotifications(self, request, context):  # noqa: ANN001, N802
-        # Polls the inbox table rather than an in-process signal so any replica can serve any
-        # client and nothing is missed across restarts (resume with after_id); InboxTail also
-        # catches items that commit out of id order (see service_layer.live).
+        # Checks the inbox table rather than trusting an in-process signal, so any replica can serve
+        # any client and nothing is missed across restarts (resume with after_id); InboxTail also
+        # catches items that commit out of id order (see service_layer.live). A check runs at once
+        # when a commit wakes this person's streams (adapters.wakeups), else every watch_poll seconds.
         principal = require_principal()
-        async with self.uow(read_only=True) as uow:
-            tail = InboxTail(principal.user_id,
-                             request.after_id or await views.latest_id(uow.session, principal.user_id),
-                             lookback=self.watch_lookback)
-            await tail.start(uow.session)
-        quiet = 0.0
-        while True:
+        loop = asyncio.get_running_loop()
+        with self.wakeups.watching(principal.user_id) as woken:
             async with self.uow(read_only=True) as uow:
-                rows = await tail.poll(uow.session)
-            for n in rows:
-                yield notification_pb(n)
-            quiet = 0.0 if rows else quiet + self.watch_poll
-            if quiet >= self.heartbeat:
-                quiet = 0.0
-                yield notify_pb2.Notification()
-            await asyncio.sleep(self.watch_poll)
+                tail = InboxTail(principal.user_id,
+                                 request.after_id or await views.latest_id(uow.session, principal.user_id),
+                                 lookback=self.watch_lookback)
+                await tail.start(uow.session)
+            last_sent = last_full = loop.time()
+            while True:
+                # a woken check re-reads only the last seconds; one per watch_poll the whole window
+                full = not woken.is_set() or loop.time() - last_full >= self.watch_poll
+                woken.clear()   # before the check: a commit during it wakes the next one
+                async with self.uow(read_only=True) as uow:
+                    rows = await tail.poll(uow.session, recent=None if full else RECENT_SECONDS)
+                if full:
+                    last_full = loop.time()
+                for n in rows:
+                    yield notification_pb(n)
+                if rows:
+                    last_sent = loop.time()
+                elif loop.time() - last_sent >= self.heartbeat:
+                    last_sent = loop.time()
+                    yield notify_pb2.Notification()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), self.watch_poll)

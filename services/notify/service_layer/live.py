@@ -27,6 +27,7 @@ from services.notify.adapters.orm import Notification
 from services.notify.service_layer import views
 
 LOOKBACK_SECONDS = 30.0
+RECENT_SECONDS = 2.0   # what a check woken by a commit re-reads (see InboxTail.poll)
 
 
 def id_floor(unix_seconds: float) -> str:
@@ -54,12 +55,17 @@ class InboxTail:
         if floor < self.cursor:
             self.sent = set(await views.ids_between(session, self.user_id, floor, self.cursor))
 
-    async def poll(self, session) -> list[Notification]:  # noqa: ANN001
-        """What to send now: late commits below the cursor first, then new items, each once."""
+    async def poll(self, session, *, recent: float | None = None) -> list[Notification]:  # noqa: ANN001
+        """What to send now: late commits below the cursor first, then new items, each once.
+
+        `recent`: re-read only that many seconds below the cursor, not the whole look-back window (a
+        check woken by a commit: the items that woke it were made moments ago; the regular check still
+        re-reads the whole window, so a longer transaction's item comes at most one period later)."""
         floor = self.floor()
+        scan = max(floor, id_floor(self.wall() - recent)) if recent is not None else floor
         late: list[Notification] = []
-        if floor < self.cursor:
-            known = await views.ids_between(session, self.user_id, floor, self.cursor)
+        if scan < self.cursor:
+            known = await views.ids_between(session, self.user_id, scan, self.cursor)
             late = await views.items_by_ids(session, [i for i in known if i not in self.sent][:self.batch])
         fresh = await views.items_after(session, self.user_id, self.cursor, self.batch)
         if fresh:

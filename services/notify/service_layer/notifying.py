@@ -94,7 +94,9 @@ async def notify_all(uow, notices: list[Notice], *, clock: Clock = utcnow) -> li
     new = set((await conn.execute(_ADD_ITEMS[dialect_name(uow.session)], items)).scalars().all())
     if deliveries := [d for d in deliveries if d["notification_id"] in new]:
         await conn.execute(_ADD_DELIVERIES, deliveries)
-    return [i["id"] for i in items if i["id"] in new]
+    added = [i for i in items if i["id"] in new]
+    uow.note_inbox(i["user_id"] for i in added)   # their live streams check once this commits
+    return [i["id"] for i in added]
 
 
 def _rows(notice: Notice, keys: dict[str, str], prefs_of: dict[str, Preferences],

@@ -75,3 +75,15 @@ async def test_start_counts_the_window_up_to_the_position_as_sent(inbox):
     await tail.start(None)
     assert tail.sent == {at(999_980), at(999_990)}         # 999_960 is outside the window
     assert await poll(tail) == [at(999_995)]
+
+
+async def test_a_woken_check_re_reads_only_the_recent_seconds_and_the_next_full_check_the_rest(inbox):
+    now = [1_000_000.0]
+    tail = InboxTail("u", at(999_990), lookback=30, wall=lambda: now[0])
+    await tail.start(None)
+    inbox.ids += [at(1_000_000, 5)]
+    assert [n.id for n in await tail.poll(None, recent=2)] == [at(1_000_000, 5)]
+    inbox.ids += [at(999_999, 1), at(999_980)]             # late: one recent, one from 20 s ago
+    assert [n.id for n in await tail.poll(None, recent=2)] == [at(999_999, 1)]
+    assert await poll(tail) == [at(999_980)]               # the full window: sent now, and once
+    assert await poll(tail) == [] and [n.id for n in await tail.poll(None, recent=2)] == []
