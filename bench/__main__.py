@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="record py-spy profiles of every platform process during each load job (pip install py-spy)")
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
                         help="first wait up to SECONDS for the 1-minute load average to drop below 1")
+    parser.add_argument("--inbox-poll", action="store_true",
+                        help="pipeline: poll GET /api/v1/notifications every 25 ms instead of reading the SSE stream")
     parser.add_argument("--show", metavar="FILE", help="print the tables of an earlier run's JSON file, run nothing")
     args = parser.parse_args(argv)
     if args.show:
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sizes = TINY if args.tiny else QUICK if args.quick else FULL
     opts = Options(sizes=sizes, scenarios=tuple(args.scenario or SCENARIOS), postgres=args.postgres, keep=args.keep or args.profile,
-                   profile=args.profile, wait_quiet_s=args.wait_quiet)
+                   profile=args.profile, wait_quiet_s=args.wait_quiet, watch="poll" if args.inbox_poll else "sse")
     result, path = asyncio.run(run(opts))
     _print(result, path)
     return 0

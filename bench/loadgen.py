@@ -1,4 +1,4 @@
-"""The load generator: an asyncio httpx client that runs in its own OS process.
+"""The load generator: asyncio HTTP clients (httpx, and the leaner ones in bench.rawhttp) in their own OS process.
 
 `run(job)` is the entry point of that process (see `bench.runner.LoadGen`); a job is a plain dict
 and so is its result, so both cross the process boundary by pickling. Nothing here imports the
@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+
+from bench.rawhttp import RawConnection, RawPool, SseStream
 
 LIMIT_SLACK = 16
 POLL_PAGE = 20   # inbox items per poll in the pipeline job
@@ -148,119 +150,24 @@ async def _closed(job: dict) -> dict:
             "latency": percentiles(latencies), "connections": job["connections"], "warmup_ok": warm["ok"], "client": job.get("client", "raw")}
 
 
-class RawConnection:
-    """A minimal HTTP/1.1 keep-alive client on asyncio streams, one request at a time.
-
-    httpx spends ~2-3 ms of CPU per request with 64 pooled connections, so on a 2-core machine it,
-    not the server, would set the baseline; this does the same exchange for a fraction of that.
-    Enough HTTP for the gateway and uvicorn: Content-Length or chunked bodies, Connection: close.
-    """
-
-    def __init__(self, base_url: str):
-        hostport = base_url.split("://", 1)[1].rstrip("/")
-        self.host, _, port = hostport.rpartition(":")
-        self.port, self.hostport = int(port), hostport
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            try:
-                await self.writer.wait_closed()
-            except OSError:
-                pass
-        self.reader = self.writer = None
-
-    async def request(self, method: str, path: str, body: dict | None, headers: dict[str, str]) -> int:
-        """Send one request; its status (the body is read and dropped)."""
-        return (await self.exchange(method, path, body, headers))[0]
-
-    async def exchange(self, method: str, path: str, body: dict | None,
-                       headers: dict[str, str]) -> tuple[int, bytes]:
-        """Send one request; (status, body)."""
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        payload = json.dumps(body, ensure_ascii=False).encode() if body is not None else b""
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.hostport}", "Accept: application/json"]
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        if body is not None:
-            lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
-        reader = self.reader
-        status_line = await reader.readline()
-        if not status_line:
-            raise asyncio.IncompleteReadError(b"", None)
-        status = int(status_line.split()[1])
-        length, chunked, close = 0, False, False
-        while True:
-            line = await reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"transfer-encoding" and b"chunked" in value.lower():
-                chunked = True
-            elif name == b"connection" and b"close" in value.lower():
-                close = True
-        data = b""
-        if chunked:
-            parts = []
-            while True:
-                size = int((await reader.readline()).split(b";")[0], 16)
-                parts.append((await reader.readexactly(size + 2))[:size])
-                if size == 0:
-                    break
-            data = b"".join(parts)
-        elif length:
-            data = await reader.readexactly(length)
-        if close:
-            await self.close()
-        return status, data
-
-
-class RawPool:
-    """Up to `size` RawConnections shared by concurrent tasks (each request takes one for itself)."""
-
-    def __init__(self, base_url: str, size: int, timeout: float = 30.0):
-        self.all = [RawConnection(base_url) for _ in range(size)]
-        self.idle: asyncio.Queue[RawConnection] = asyncio.Queue()
-        for conn in self.all:
-            self.idle.put_nowait(conn)
-        self.timeout = timeout
-
-    async def exchange(self, method: str, path: str, body: dict | None,
-                       headers: dict[str, str]) -> tuple[int, bytes]:
-        """(status, body) over a free connection; a failed or timed-out one is closed (reopened on next use)."""
-        conn = await self.idle.get()
-        try:
-            return await asyncio.wait_for(conn.exchange(method, path, body, headers), self.timeout)
-        except BaseException:
-            await conn.close()
-            raise
-        finally:
-            self.idle.put_nowait(conn)
-
-    async def close(self) -> None:
-        await asyncio.gather(*(c.close() for c in self.all))
-
-
 async def _pipeline(job: dict) -> dict:
-    """Open loop at job["rate"] reports/s for job["duration_s"]; a poller watches the inbox.
+    """Open loop at job["rate"] reports/s for job["duration_s"] while a watcher follows the inbox.
 
-    For each report: the wall time of the POST's response, and the first time the poller saw the
-    resident's `report_submitted` and `report_assigned` inbox items (GET /api/v1/notifications every
-    job["poll_interval_s"]). After the load the poller keeps going until every report's items are
+    For each report: the wall time of the POST's response, and the first time the watcher saw the
+    resident's `report_submitted` and `report_assigned` inbox items. job["watch"] picks the watcher:
+    "sse" (default) reads the GET /api/v1/events stream, which costs the system nothing while idle
+    and delivers items that commit out of id order; "poll" pages GET /api/v1/notifications every
+    job["poll_interval_s"]. After the load the watcher keeps going until every report's items are
     seen or job["drain_timeout_s"] passes.
     """
+    watch = job.get("watch", "sse")
     headers, template = job["headers"], job["body"]
     responded: dict[str, float] = {}
     post_latencies: list[float] = []
     statuses: dict[str, int] = {}
     seen: dict[str, dict[str, float]] = {"report_submitted": {}, "report_assigned": {}}
     polls = {"n": 0, "errors": 0, "pages": 0, "latencies": []}
+    sse = {"events": 0, "reconnects": 0, "errors": 0}
     errors: list[str] = []
     done = asyncio.Event()
 
@@ -314,10 +221,47 @@ async def _pipeline(job: dict) -> dict:
             polls["n"] += 1
             await asyncio.sleep(max(0.0, job["poll_interval_s"] - (time.perf_counter() - t0)))
 
+    async def streamer(stream: SseStream, ready: asyncio.Event) -> None:
+        """Follow the event stream until cancelled, reconnecting (Last-Event-ID) after the server's
+        retry delay whenever it drops; `ready` once the first block (the stream position) arrived."""
+        while True:
+            try:
+                await stream.open()
+                while True:
+                    event = await stream.next_event()
+                    ready.set()
+                    if event.event != "notification":
+                        continue
+                    sse["events"] += 1
+                    item = json.loads(event.data)
+                    kind = seen.get(item["type"])
+                    if kind is not None and item["report_id"] and item["report_id"] not in kind:
+                        kind[item["report_id"]] = event.at
+            except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError, KeyError) as exc:
+                sse["errors"] += 1
+                if len(errors) < 5:
+                    errors.append(f"event stream: {exc!r}")
+            await asyncio.sleep(stream.retry_s)
+            sse["reconnects"] += 1
+
     # raw keep-alive connections, like the closed loop: httpx used ~40% of a core at 100 reports/s
     pool, poll_pool = RawPool(job["base_url"], job["max_in_flight"]), RawPool(job["base_url"], 1)
+    stream = SseStream(job["base_url"], "/api/v1/events", headers)
     try:
-        poll_task = asyncio.create_task(poller(poll_pool))
+        if watch == "sse":
+            ready = asyncio.Event()
+            watch_task = asyncio.create_task(streamer(stream, ready))
+            # no POST before the stream has its position: every item made after it is delivered
+            started = asyncio.create_task(ready.wait())
+            await asyncio.wait([watch_task, started], timeout=job["drain_timeout_s"],
+                               return_when=asyncio.FIRST_COMPLETED)
+            started.cancel()
+            if not ready.is_set():
+                crash = watch_task.exception() if watch_task.done() else None
+                watch_task.cancel()
+                raise RuntimeError(f"the event stream did not start: {errors}") from crash
+        else:
+            watch_task = asyncio.create_task(poller(poll_pool))
         in_flight: set[asyncio.Task] = set()
         total = int(job["rate"] * job["duration_s"])
         t_start = time.monotonic()
@@ -345,9 +289,13 @@ async def _pipeline(job: dict) -> dict:
                 break
             await asyncio.sleep(0.05)
         done.set()
-        await poll_task
+        if watch == "sse":
+            watch_task.cancel()   # it waits on the socket; the poller stops at `done`
+        await asyncio.wait([watch_task])
+        if not watch_task.cancelled():
+            watch_task.result()
     finally:
-        await asyncio.gather(pool.close(), poll_pool.close())
+        await asyncio.gather(pool.close(), poll_pool.close(), stream.close())
     lat = {}
     for kind, first_seen in seen.items():
         lat[kind] = percentiles([max(0.0, first_seen[i] - t) for i, t in responded.items() if i in first_seen])
@@ -355,8 +303,9 @@ async def _pipeline(job: dict) -> dict:
     return {"submitted": len(responded), "statuses": statuses, "errors": errors, "load_elapsed_s": round(load_elapsed, 3),
             "achieved_rate": round(len(responded) / load_elapsed, 1) if load_elapsed else 0.0,
             "late_sends": late, "post_latency": percentiles(post_latencies), "inbox": lat,
-            "polls": {"n": polls["n"], "errors": polls["errors"], "extra_pages": polls["pages"],
-                      "latency": percentiles(polls["latencies"])},
+            "watch": watch, **({"sse": sse} if watch == "sse" else {
+                "polls": {"n": polls["n"], "errors": polls["errors"], "extra_pages": polls["pages"],
+                          "latency": percentiles(polls["latencies"])}}),
             "not_sent": not_sent,
             "responded": responded}
 

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
+from typing import Literal
 
 import httpx
 from sqlalchemy.engine import make_url
@@ -105,6 +106,7 @@ class Options:
     quiet: bool = False
     profile: bool = False        # py-spy the platform's processes during each load job
     wait_quiet_s: float = 0.0    # first wait (at most this long) for the machine's 1-min load to drop
+    watch: Literal["sse", "poll"] = "sse"   # how the pipeline job follows the inbox: event stream, or polling
 
 
 @dataclass
@@ -400,12 +402,14 @@ class Bench:
     async def scenario_pipeline(self) -> None:
         s = self.sizes
         headers = await self.login(CITIZEN)
-        self.say(f"pipeline: {s.pipeline_rate}/s for {s.pipeline_s} s, inbox polled every {s.poll_interval_s * 1000:.0f} ms")
+        watch = self.opts.watch
+        how = "SSE stream" if watch == "sse" else f"polled every {s.poll_interval_s * 1000:.0f} ms"
+        self.say(f"pipeline: {s.pipeline_rate}/s for {s.pipeline_s} s, inbox {how}")
         started = datetime.now(UTC)
         res = await self.measured({"kind": "pipeline", "base_url": self.base, "headers": headers, "body": REPORT,
                                    "rate": s.pipeline_rate, "duration_s": s.pipeline_s, "max_in_flight": 64,
-                                   "poll_interval_s": s.poll_interval_s, "drain_timeout_s": s.drain_timeout_s},
-                                  label="pipeline")
+                                   "watch": watch, "poll_interval_s": s.poll_interval_s,
+                                   "drain_timeout_s": s.drain_timeout_s}, label="pipeline")
         left, _ = await self.wait_assigned(2.0)
         # time of `assigned` as the reports service recorded it (its timeline row), vs the POST response
         since = started - timedelta(seconds=5)
@@ -427,14 +431,16 @@ class Bench:
         self.run.row("pipeline", "achieved_rate", res["achieved_rate"], "reports/s", baseline=s.pipeline_rate,
                      note=f"{res['submitted']} submitted, {res['not_sent']} not sent in time (max 64 in flight), "
                           f"POST p99 {res['post_latency']['p99_ms']} ms")
-        note = f"polled every {s.poll_interval_s * 1000:.0f} ms; missing {inbox['missing']}"
+        if watch == "sse":
+            how += f" ({res['sse']['reconnects']} reconnects)"
+        note = f"{how}; missing {inbox['missing']}"
         self.run.row("pipeline", "inbox_p50_ms", inbox["p50_ms"], "ms", note=note)
         self.run.row("pipeline", "inbox_p99_ms", inbox["p99_ms"], "ms", note=note)
         note = f"reports' timeline 'assigned' time; missing {res['assigned']['missing']}"
         self.run.row("pipeline", "assigned_p50_ms", res["assigned"]["p50_ms"], "ms", note=note)
         self.run.row("pipeline", "assigned_p99_ms", res["assigned"]["p99_ms"], "ms", note=note)
         self.run.row("pipeline", "assigned_inbox_item_p99_ms", assigned_item["p99_ms"], "ms",
-                     note=f"'report_assigned' inbox item seen by the poller; p50 {assigned_item['p50_ms']} ms")
+                     note=f"'report_assigned' inbox item, {how}; p50 {assigned_item['p50_ms']} ms")
         self.run.row("pipeline", "unassigned_at_end", left, "reports")
 
     async def scenario_broadcast(self) -> None:

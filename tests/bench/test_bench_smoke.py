@@ -1,4 +1,5 @@
-"""Smoke test of `make bench`: every scenario at tiny sizes, one run of the whole harness.
+"""Smoke test of `make bench`: every scenario at tiny sizes, one run of the whole harness (and the
+pipeline once more with the inbox poller instead of the SSE stream).
 
 Checks that the harness works and that its results are complete and consistent (counts agree
 with the databases, every target has a figure, CPU and memory are reported per process). No
@@ -80,7 +81,10 @@ def test_pipeline_every_report_reached_the_inbox_and_assigned(result):
         assert pipe["inbox"][kind]["missing"] == 0 and pipe["inbox"][kind]["n"] == pipe["submitted"]
     assert pipe["assigned"]["missing"] == 0 and pipe["assigned"]["n"] == pipe["submitted"]
     assert pipe["unassigned_at_end"] == 0
-    assert pipe["polls"]["n"] > 0
+    # the default watcher is the SSE stream: one event per inbox item, two per report at least
+    assert pipe["watch"] == "sse" and "polls" not in pipe
+    assert pipe["sse"]["events"] >= 2 * pipe["submitted"] and pipe["sse"]["errors"] == 0
+    assert "SSE stream" in next(r["note"] for r in result[0].rows if r["metric"] == "inbox_p50_ms")
 
 
 def test_broadcast_wrote_one_inbox_row_per_recipient(result):
@@ -108,3 +112,17 @@ def test_footprint_covers_every_process(result):
     assert f["start_to_healthy_s"] > 0
     assert PROCESSES | {"nats"} <= set(f["idle_rss_mb"])
     assert all(v > 0 for v in f["idle_rss_mb"].values())
+
+
+def test_pipeline_with_the_inbox_poller(tmp_path):
+    """The --inbox-poll mode (its own small run): the same figures, from polls instead of the stream."""
+    import asyncio
+
+    res, _ = asyncio.run(run(Options(sizes=SIZES, scenarios=("pipeline",), postgres=POSTGRES, results_dir=tmp_path,
+                                     quiet=True, watch="poll")))
+    pipe = res.scenarios["pipeline"]
+    assert pipe["submitted"] > 0 and pipe["watch"] == "poll" and "sse" not in pipe
+    for kind in ("report_submitted", "report_assigned"):   # newest-first polls may miss a late commit
+        assert pipe["inbox"][kind]["n"] + pipe["inbox"][kind]["missing"] == pipe["submitted"]
+    assert pipe["polls"]["n"] > 0
+    assert "polled every" in next(r["note"] for r in res.rows if r["metric"] == "inbox_p50_ms")
