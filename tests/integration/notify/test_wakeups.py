@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import nats.js.errors
 import pytest
 
 from congdanso.notify.v1 import notify_pb2
 from services.notify.adapters.orm import outbox
 from services.notify.adapters.sms import FileSmsProvider
-from services.notify.adapters.wakeups import InboxWakeups
+from services.notify.adapters.wakeups import SUBJECT, InboxWakeups
 from services.notify.entrypoints.servicer import NotifyServicer
 from services.notify.service_layer import handlers
 from services.notify.service_layer.unit_of_work import NotifyUnitOfWork
@@ -99,3 +100,15 @@ async def test_a_closed_stream_stops_listening(nats_server):
             await wakeups.wake({ME, "someone-else"})
             await asyncio.wait_for(woken.wait(), 10)
         assert wakeups.watchers(ME) == 0
+
+
+async def test_wake_ups_are_not_stored_by_any_jetstream_stream(nats_server):
+    """A core-NATS subject inside a stream's subjects (notify.> ...) would be persisted on every commit."""
+    nc = await natsio.connect(nats_server.url, name="t")
+    js = nc.jetstream(timeout=5)
+    await natsio.ensure_streams(js)
+    try:
+        with pytest.raises(nats.js.errors.NoStreamResponseError):
+            await js.publish(SUBJECT, b"u-1")   # JetStream answers only for a subject some stream takes
+    finally:
+        await nc.close()
