@@ -2,8 +2,9 @@
 to resolve, mean satisfaction.
 
 Whole UTC days are read from the daily roll-up (adapters/rollup.py: a row per day and key rather
-than per report); the partial days at both ends, and filters on another dimension than the
-grouping (the roll-up is not split by them), are read from reports through ix_reports_period.
+than per report), and so is the last day up to `end` when no report is newer (`to` = now); the
+other partial days at both ends, and filters on another dimension than the grouping (the roll-up is
+not split by them), are read from reports through ix_reports_period.
 The answer is exactly that of aggregating every report of the period in Python.
 """
 
@@ -40,6 +41,10 @@ async def stats(session, *, start: datetime, end: datetime, group_by: str, agenc
     plan = _plan(start, end)
     if plan and not any(value for dim, value in filters.items() if dim != group_by):
         first, last, ranges = plan
+        if ranges and ranges[-1] == (_midnight(last), end, 1) and not await _submitted_since(session, end):
+            # `to` is now (or later): the last day's roll-up row holds exactly [its midnight, end), so
+            # the reports of today so far (a flood day's thousands) are not read one by one
+            ranges, last = ranges[:-1], last + timedelta(days=1)
         await _add_rollup(session, totals, group_by, first, last, filters[group_by])
         if ranges:
             await _add_reports(session, totals, group_by, ranges, filters)
@@ -72,6 +77,11 @@ def _plan(start: datetime, end: datetime) -> tuple[date, date, list[tuple[dateti
             ranges.append((end, _midnight(last + day), -1))
             last += day
     return first, last, ranges
+
+
+async def _submitted_since(session, end: datetime) -> bool:  # noqa: ANN001
+    """Whether any report was submitted at or after `end` (one probe of ix_reports_period)."""
+    return await session.scalar(select(Report.id).where(Report.submitted_at >= end).limit(1)) is not None
 
 
 def _midnight(day: date) -> datetime:

@@ -117,6 +117,9 @@ async def assert_stats_match(db) -> int:  # noqa: ANN001
                (midnight - 40 * day + 20 * hour, midnight - 10 * day + 3 * hour),
                (midnight - 40 * day + 3 * hour, midnight - 10 * day + 20 * hour),
                (midnight - 40 * day, midnight - 10 * day), (midnight - 5 * day + hour, midnight - 4 * day)]
+    # `to` = now: just after the newest report (its day from the roll-up), and at it (it is left out)
+    latest = max(aware(r.submitted_at) for r in reports)
+    periods += [(latest - 3 * day, latest + timedelta(seconds=1)), (latest - 3 * day, latest)]
     filters = [{}, {"agency_code": some.agency_code}, {"ward_code": some.ward_code}, {"category_code": "flooding"},
                {"agency_code": some.agency_code, "category_code": some.category_code}]
     checked = 0
