@@ -47,6 +47,15 @@ async def _read_head(reader: asyncio.StreamReader) -> tuple[int, int, bool, bool
             close = True
 
 
+async def _close(writer: asyncio.StreamWriter | None) -> None:
+    if writer is not None:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except OSError:
+            pass
+
+
 class RawConnection:
     """A keep-alive connection, one request at a time; opened on first use and after a close."""
 
@@ -56,12 +65,7 @@ class RawConnection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            try:
-                await self.writer.wait_closed()
-            except OSError:
-                pass
+        await _close(self.writer)
         self.reader = self.writer = None
 
     async def request(self, method: str, path: str, body: dict | None, headers: dict[str, str]) -> int:
@@ -169,12 +173,7 @@ class SseStream:
         self._buf = b""
 
     async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            try:
-                await self.writer.wait_closed()
-            except OSError:
-                pass
+        await _close(self.writer)
         self.reader = self.writer = None
 
     async def next_event(self) -> SseEvent:

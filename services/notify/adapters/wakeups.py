@@ -4,9 +4,9 @@ A stream checks its person's inbox (service_layer.live) at least every `watch_po
 is the guarantee, and what makes any replica able to serve any client. On top of it, a unit of
 work that wrote inbox items publishes the people's ids after its commit on the core NATS subject
 `live.notify.wake` (outside every JetStream stream's subjects, so nothing stores it: a lost wake-up
-only means the next regular check), and every notify
-replica, this one included, wakes the streams it holds for them. An open app then gets an item
-milliseconds after it commits instead of up to a second later, whichever replica holds the stream.
+only means the next regular check), and every notify replica, this one included, wakes the streams
+it holds for them. An open app then gets an item milliseconds after it commits instead of up to a
+second later, whichever replica holds the stream.
 Announcements do not wake streams (a million recipients at once); their items arrive at the
 regular check.
 """

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from congdanso.reports.v1 import events_pb2
 from servicekit.inbox import Consumer, consuming, received
 from servicekit.outbox import OutboxRelay
-from tests.integration.servicekit.test_outbox_inbox import (_consumer, _effect, _effect_counts, effects, env,  # noqa: F401
-                                                            inbox, outbox, wait_for)
+from tests.integration.servicekit.test_outbox_inbox import (_consumer, _effect, _effect_counts, dead_lettered,  # noqa: F401
+                                                            effects, env, inbox, outbox, wait_for)
 
 
 async def _traced_events(env, n: int) -> dict[str, str]:  # noqa: ANN001
@@ -137,15 +137,7 @@ async def test_a_handler_s_own_unique_violation_is_retried_and_dead_lettered_not
         calls.append(event.id)
         await uow.session.execute(effects.insert().values(id=1, event_id=event.id, worker="a"))
 
-    dlq = await env.nc.subscribe("reports.dlq.effects")
-    relay = OutboxRelay(env.engine, outbox, env.js)
-    relay_task = asyncio.create_task(relay.run())
-    consumer = _consumer(env, colliding, max_deliver=2, backoff=(0.1,))
-    task = asyncio.create_task(consumer.run())
-    msg = await dlq.next_msg(timeout=20)
-    consumer.stop()
-    relay.stop()
-    await asyncio.gather(task, relay_task)
+    msg, consumer = await dead_lettered(env, colliding, max_deliver=2, backoff=(0.1,))
     assert msg.headers["Cds-Error"].startswith("IntegrityError")
     assert calls == ids * 2 and consumer.applied == 0
     async with env.engine.connect() as conn:   # not recorded as applied: a fixed handler may replay it

@@ -124,6 +124,25 @@ def _consumer(env, handler, **kw) -> Consumer:  # noqa: ANN001
                     inbox=inbox, **kw)
 
 
+async def dead_lettered(env, handler, *, published_first: bool = False, **kw) -> tuple:  # noqa: ANN001
+    """Relay the outbox and run a consumer of `handler` until the first dead-lettered message; stop
+    both. Returns (that message, the consumer). `published_first`: the consumer starts once every
+    event is in the stream."""
+    dlq = await env.nc.subscribe("reports.dlq.effects")
+    relay = OutboxRelay(env.engine, outbox, env.js)
+    relay_task = asyncio.create_task(relay.run())
+    if published_first:
+        await wait_for(lambda: _zero(env))
+    consumer = _consumer(env, handler, **kw)
+    task = asyncio.create_task(consumer.run())
+    try:
+        return await dlq.next_msg(timeout=20), consumer
+    finally:
+        consumer.stop()
+        relay.stop()
+        await asyncio.gather(task, relay_task)
+
+
 def _effect(worker: str):  # noqa: ANN202
     async def handler(event, uow) -> None:  # noqa: ANN001
         await uow.session.execute(effects.insert().values(event_id=event.id, worker=worker))
@@ -192,21 +211,13 @@ async def test_two_replicas_split_the_work_and_apply_each_event_once(env):
 
 async def test_failing_event_goes_to_dead_letter_after_bounded_retries(env):
     await env.write_events(1)
-    relay = OutboxRelay(env.engine, outbox, env.js)
-    relay_task = asyncio.create_task(relay.run())
-    dlq = await env.nc.subscribe("reports.dlq.effects")
     calls = []
 
     async def broken(event, uow) -> None:  # noqa: ANN001
         calls.append(datetime.now(UTC))
         raise RuntimeError("category table missing")
 
-    consumer = _consumer(env, broken, max_deliver=3, backoff=(0.1, 0.2))
-    task = asyncio.create_task(consumer.run())
-    msg = await dlq.next_msg(timeout=20)
-    consumer.stop()
-    relay.stop()
-    await asyncio.gather(task, relay_task)
+    msg, _ = await dead_lettered(env, broken, max_deliver=3, backoff=(0.1, 0.2))
     assert len(calls) == 3
     assert msg.headers["Cds-Error"].startswith("RuntimeError: category table missing")
     assert msg.headers["Cds-Original-Subject"] == "reports.v1.report_followed"
@@ -225,16 +236,8 @@ async def test_a_failing_event_in_a_batch_does_not_hold_back_the_others(env):
             raise RuntimeError("cannot apply this one")
         await uow.session.execute(effects.insert().values(event_id=event.id, worker="a"))
 
-    dlq = await env.nc.subscribe("reports.dlq.effects")
-    relay = OutboxRelay(env.engine, outbox, env.js)
-    relay_task = asyncio.create_task(relay.run())
-    await wait_for(lambda: _zero(env))  # all six in the stream before the consumer fetches them at once
-    consumer = _consumer(env, picky, max_deliver=2, backoff=(0.1,))
-    task = asyncio.create_task(consumer.run())
-    msg = await dlq.next_msg(timeout=20)
-    consumer.stop()
-    relay.stop()
-    await asyncio.gather(task, relay_task)
+    # all six in the stream before the consumer fetches them at once
+    msg, consumer = await dead_lettered(env, picky, published_first=True, max_deliver=2, backoff=(0.1,))
     assert msg.headers["Cds-Error"] == "RuntimeError: cannot apply this one"
     assert await _effect_counts(env) == {i: 1 for i in ids if i != bad}
     assert consumer.applied == 5
