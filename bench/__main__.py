@@ -9,7 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from bench.runner import FULL, QUICK, SCENARIOS, TINY, Options, Run, cpu_table, run, table
+from bench.report import cpu_table, table
+from bench.runner import FULL, QUICK, SCENARIOS, TINY, Options, Run, run
 
 
 def _jobs(result):  # noqa: ANN001, ANN202

@@ -171,6 +171,12 @@ async def _pipeline(job: dict) -> dict:
     errors: list[str] = []
     done = asyncio.Event()
 
+    def sighted(item: dict, at: float) -> None:
+        """The first time an inbox item of a watched type for a report was seen."""
+        kind = seen.get(item["type"])
+        if kind is not None and item["report_id"] and item["report_id"] not in kind:
+            kind[item["report_id"]] = at
+
     async def post(pool: RawPool, n: int) -> None:
         t0 = time.perf_counter()
         try:
@@ -208,9 +214,7 @@ async def _pipeline(job: dict) -> dict:
                     items = page.get("items", [])
                     for item in items:
                         top = max(top, item["id"])
-                        kind = seen.get(item["type"])
-                        if kind is not None and item["report_id"] and item["report_id"] not in kind:
-                            kind[item["report_id"]] = now
+                        sighted(item, now)
                     cursor = page.get("next_cursor") or ""
                     if not items or not cursor or not newest or items[-1]["id"] <= newest:
                         break
@@ -233,10 +237,7 @@ async def _pipeline(job: dict) -> dict:
                     if event.event != "notification":
                         continue
                     sse["events"] += 1
-                    item = json.loads(event.data)
-                    kind = seen.get(item["type"])
-                    if kind is not None and item["report_id"] and item["report_id"] not in kind:
-                        kind[item["report_id"]] = event.at
+                    sighted(json.loads(event.data), event.at)
             except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError, KeyError) as exc:
                 sse["errors"] += 1
                 if len(errors) < 5:

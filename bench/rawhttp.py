@@ -47,6 +47,12 @@ async def _read_head(reader: asyncio.StreamReader) -> tuple[int, int, bool, bool
             close = True
 
 
+async def _read_chunk(reader: asyncio.StreamReader) -> bytes:
+    """The next chunk of a chunked body; b"" for the last one."""
+    size = int((await reader.readline()).split(b";")[0], 16)
+    return (await reader.readexactly(size + 2))[:size]
+
+
 async def _close(writer: asyncio.StreamWriter | None) -> None:
     if writer is not None:
         writer.close()
@@ -87,11 +93,8 @@ class RawConnection:
         data = b""
         if chunked:
             parts = []
-            while True:
-                size = int((await reader.readline()).split(b";")[0], 16)
-                parts.append((await reader.readexactly(size + 2))[:size])
-                if size == 0:
-                    break
+            while part := await _read_chunk(reader):
+                parts.append(part)
             data = b"".join(parts)
         elif length:
             data = await reader.readexactly(length)
@@ -212,10 +215,9 @@ class SseStream:
         """The next piece of the body as it comes off the socket (and when: `_read_at`)."""
         async with asyncio.timeout(self.idle_timeout):
             if self._chunked:
-                size = int((await self.reader.readline()).split(b";")[0], 16)
-                if size == 0:
+                data = await _read_chunk(self.reader)
+                if not data:
                     raise asyncio.IncompleteReadError(b"", None)
-                data = (await self.reader.readexactly(size + 2))[:size]
             else:
                 data = await self.reader.read(65536)
                 if not data:

@@ -13,7 +13,8 @@ from dataclasses import replace
 
 import pytest
 
-from bench.runner import SCENARIOS, TARGETS, TINY, Options, cpu_table, run, table
+from bench.report import cpu_table, table
+from bench.runner import SCENARIOS, TARGETS, TINY, Options, run
 from tests.conftest import POSTGRES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]

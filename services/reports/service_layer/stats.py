@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy import BigInteger, ColumnElement, Integer, and_, case, cast, extract, func, literal_column, or_, select
 
 from services.reports.adapters.orm import Report, ReportStatsDaily
-from services.reports.adapters.rollup import COUNTS, utc
+from services.reports.adapters.rollup import COUNTS, decode, utc
 from servicekit.errors import InvalidArgument
 
 GROUP_COLUMNS = {"agency": Report.agency_code, "ward": Report.ward_code, "category": Report.category_code}
@@ -89,7 +89,7 @@ def _midnight(day: date) -> datetime:
 
 
 def _totals(totals: dict[str, dict], key: str) -> dict:
-    # us / minus: arrays of durations (`_durations`), added / taken away
+    # us / minus: arrays of durations (`rollup.decode`), added / taken away
     return totals.setdefault(key, {"total": 0, "by_status": {}, "resolved": 0, "on_time": 0, "ratings": 0,
                                    "rating_sum": 0, "us": [], "minus": []})
 
@@ -126,11 +126,6 @@ def _middle(us: list[np.ndarray], minus: list[np.ndarray]) -> list[int]:
     return [int(part[lo])] if lo == hi else [int(part[lo]), int(part[hi])]
 
 
-def _durations(text: str) -> np.ndarray:
-    """rollup.decode as a numpy array (big-endian int64 per 16 hex digits)."""
-    return np.frombuffer(bytes.fromhex(text), dtype=">i8")
-
-
 def _joined(arrays: list[np.ndarray]) -> np.ndarray:
     return arrays[0] if len(arrays) == 1 else np.concatenate(arrays) if arrays else np.empty(0, np.int64)
 
@@ -154,7 +149,7 @@ async def _add_rollup(session, totals: dict, group_by: str, first: date, last: d
         t["ratings"] += counts["ratings"]
         t["rating_sum"] += counts["rating_sum"]
         if us:
-            t["us"].append(_durations(us))
+            t["us"].append(decode(us))
 
 
 async def _add_reports(session, totals: dict, group_by: str, ranges: list[tuple[datetime, datetime, int]],  # noqa: ANN001
@@ -185,7 +180,7 @@ async def _add_reports(session, totals: dict, group_by: str, ranges: list[tuple[
         t["ratings"] += s * int(n_ratings or 0)
         t["rating_sum"] += s * int(rating_sum or 0)
         if durations:
-            t["us" if s > 0 else "minus"].append(_durations(durations))
+            t["us" if s > 0 else "minus"].append(decode(durations))
 
 
 def _resolve_us(sqlite: bool) -> ColumnElement[int]:

@@ -8,8 +8,8 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.reports.adapters.rollup import encode
-from services.reports.service_layer.stats import _durations, _middle
+from services.reports.adapters.rollup import decode, encode
+from services.reports.service_layer.stats import _middle
 
 durations = st.lists(st.integers(min_value=-5, max_value=40), max_size=40)
 
@@ -27,7 +27,7 @@ def reference(values: list[int], minus: list[int]) -> list[int]:
 
 def chunks(values: list[int], size: int) -> list:
     """As the roll-up hands them over: one encoded string per row, decoded."""
-    return [_durations("".join(map(encode, values[i:i + size]))) for i in range(0, len(values), size)]
+    return [decode("".join(map(encode, values[i:i + size]))) for i in range(0, len(values), size)]
 
 
 @given(durations, st.data(), st.integers(min_value=1, max_value=7))
